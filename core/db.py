@@ -1,0 +1,87 @@
+"""The database: one SQLAlchemy engine, used from worker threads so the event loop never blocks.
+
+SQLite (a file, WAL mode) is the embedded default; PostgreSQL when ``TABLERO_DATABASE_URL``
+says so (``postgresql+psycopg://...``; a bare ``postgresql://`` URL is accepted too).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import TypeVar
+
+import anyio.to_thread
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection
+
+T = TypeVar("T")
+
+DEFAULT_DATABASE_URL = "sqlite:///tablero.sqlite3"
+
+
+def database_url_from_env() -> str:
+    return os.environ.get("TABLERO_DATABASE_URL", DEFAULT_DATABASE_URL)
+
+
+def normalise_url(url: str) -> str:
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 60},
+            pool_size=8,
+            max_overflow=8,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - driver hook
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA temp_store=MEMORY")
+            cursor.execute("PRAGMA cache_size=-200000")
+            cursor.execute("PRAGMA mmap_size=1073741824")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+class Database:
+    """Owns the engine; runs blocking database work on a worker thread."""
+
+    def __init__(self, url: str | None = None, engine: Engine | None = None):
+        self.url = normalise_url(url or database_url_from_env())
+        self.engine = engine or make_engine(self.url)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    async def run(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn(connection)`` in a worker thread inside a read transaction."""
+        return await anyio.to_thread.run_sync(self.read, fn)
+
+    def read(self, fn: Callable[[Connection], T]) -> T:
+        with self.engine.connect() as conn:
+            return fn(conn)
+
+    def write(self, fn: Callable[[Connection], T]) -> T:
+        with self.engine.begin() as conn:
+            return fn(conn)
+
+    async def run_write(self, fn: Callable[[Connection], T]) -> T:
+        return await anyio.to_thread.run_sync(self.write, fn)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,333 @@
+"""Tablero's data model (SPEC section 5).
+
+Conventions, chosen for speed and portability between SQLite and PostgreSQL:
+
+* Every table carries ``organization_id`` and it leads every primary key, foreign key and
+  tenant index, so the schema can be sharded by tenant (Citus) and no query can forget it.
+* Rows have an integer surrogate ``id`` (unique within the organization) and the
+  ``external_id`` the platform sent (unique per organization and type).
+* Instants are stored as UTC epoch seconds (``BIGINT``). Bucketing into the organization's
+  local days, weeks, months, weekdays and hours is integer arithmetic in SQL (see
+  :mod:`tablero.timeseries`), identical on both databases.
+* Money is stored in ten-thousandths of the currency unit (``amount_e4``, ``BIGINT``): sums are
+  exact on both databases and turned into :class:`decimal.Decimal` only at the edge.
+* Columns marked *derived* are computed by Tablero at ingestion / refresh, never sent.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, ForeignKeyConstraint, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+PROFILES = ("ADMIN", "OPERATOR", "VIEWER", "AGENT")
+CHANNELS = (
+    "WHATSAPP",
+    "SMS",
+    "EMAIL",
+    "RCS",
+    "FACEBOOK_MESSENGER",
+    "INSTAGRAM",
+    "WEBCHAT",
+    "VOICE_CALL",
+)
+CONVERSATION_KINDS = ("COMMERCIAL", "SUPPORT")
+STATUSES = ("NEW", "WAITING", "IN_PROGRESS", "CLOSED")
+OPEN_STATUSES = ("NEW", "WAITING", "IN_PROGRESS")
+SENTIMENTS = ("POSITIVE", "NEUTRAL", "NEGATIVE")
+DIRECTIONS = ("INBOUND", "OUTBOUND")
+SENDERS = ("CONTACT", "ADVISOR", "BOT", "CAMPAIGN", "SYSTEM")
+MESSAGE_STATUSES = ("SENT", "DELIVERED", "READ", "CLICKED", "REPLIED", "FAILED")
+CALL_OUTCOMES = ("ACCEPTED", "REJECTED")
+# Channels on which a human outbound message is an "effective contact" (SPEC 6.3).
+EFFECTIVE_MESSAGE_CHANNELS = ("WHATSAPP", "FACEBOOK_MESSENGER", "EMAIL", "SMS")
+
+MONEY_SCALE = 10_000  # amount_e4 = amount * MONEY_SCALE
+
+
+def _epoch(nullable: bool = False, index: bool = False):
+    return Field(default=None, sa_column=Column(BigInteger, nullable=nullable, index=index))
+
+
+def _ref(name: str, target: str, nullable: bool = True) -> ForeignKeyConstraint:
+    """A tenant-leading composite foreign key ``(organization_id, name) -> target``."""
+    return ForeignKeyConstraint(
+        ["organization_id", name],
+        [f"{target}.organization_id", f"{target}.id"],
+        name=f"fk_%(table_name)s_{name}",
+    )
+
+
+class Organization(SQLModel, table=True):
+    __tablename__ = "organization"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=64)
+    name: str
+    timezone: str = "America/Sao_Paulo"
+    created_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # derived: when the derived facts were last brought up to date
+    refreshed_at: int | None = _epoch(nullable=True)
+
+
+class User(SQLModel, table=True):
+    """A person (advisor) or bot of the organization."""
+
+    __tablename__ = "app_user"
+    __table_args__ = (UniqueConstraint("organization_id", "external_id"),)
+    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    external_id: str
+    name: str
+    email: str | None = None
+    profile: str = "AGENT"
+    is_bot: bool = False
+
+
+class ContactGroup(SQLModel, table=True):
+    """A team that leads enter."""
+
+    __tablename__ = "contact_group"
+    __table_args__ = (UniqueConstraint("organization_id", "external_id"),)
+    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    external_id: str
+    name: str
+
+
+class ClosingReason(SQLModel, table=True):
+    __tablename__ = "closing_reason"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "external_id"),
+        UniqueConstraint("organization_id", "name"),
+    )
+    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    external_id: str
+    name: str
+    closes: bool = True
+    archived: bool = False
+
+
+class BusinessSchedule(SQLModel, table=True):
+    """Weekly open intervals; ``advisor_id = 0`` is the organization's own schedule."""
+
+    __tablename__ = "business_schedule"
+    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    advisor_id: int = Field(default=0, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    timezone: str
+    weekly_json: str  # {"1": [["09:00","18:00"]], ...} ISO weekday keys
+    holiday_country: str | None = None
+    holiday_subdiv: str | None = None
+
+
+class Contact(SQLModel, table=True):
+    __tablename__ = "contact"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "external_id"),
+        _ref("entry_group_id", "contact_group"),
+        _ref("current_group_id", "contact_group"),
+        _ref("first_contact_advisor_id", "app_user"),
+        Index("ix_contact_org_created", "organization_id", "created_at"),
+        Index("ix_contact_org_origin", "organization_id", "origin"),
+        Index("ix_contact_org_state", "organization_id", "state"),
+    )
+    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    external_id: str
+    name: str | None = None
+    phone: str | None = None
+    origin: str | None = None
+    entry_group_id: int | None = None
+    current_group_id: int | None = None
+    created_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    deleted_at: int | None = _epoch(nullable=True)
+    # derived: Brazilian state (UF) from the phone's DDD, null when unknown
+    state: str | None = None
+    # derived: the first effective contact by an advisor since the contact was created
+    first_contact_at: int | None = _epoch(nullable=True)
+    first_contact_advisor_id: int | None = None
+    first_contact_calendar_s: int | None = _epoch(nullable=True)
+    first_contact_business_s: int | None = _epoch(nullable=True)
+
+
+class Campaign(SQLModel, table=True):
+    """A mass send from the sending module, optionally part of a journey."""
+
+    __tablename__ = "campaign"
+    __table_args__ = (UniqueConstraint("organization_id", "external_id"),)
+    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    external_id: str
+    name: str
+    channel: str
+    journey: str | None = None
+    sent_at: int | None = _epoch(nullable=True)
+
+
+class Conversation(SQLModel, table=True):
+    __tablename__ = "conversation"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "external_id"),
+        _ref("contact_id", "contact"),
+        _ref("advisor_id", "app_user"),
+        _ref("transferred_to_id", "app_user"),
+        _ref("closing_reason_id", "closing_reason"),
+        Index("ix_conversation_org_started", "organization_id", "started_at"),
+        Index("ix_conversation_org_closed", "organization_id", "closed_at"),
+        Index("ix_conversation_org_contact", "organization_id", "contact_id"),
+        Index("ix_conversation_org_advisor", "organization_id", "advisor_id"),
+    )
+    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    external_id: str
+    contact_id: int
+    advisor_id: int | None = None
+    kind: str
+    channel: str
+    status: str
+    started_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    closed_at: int | None = _epoch(nullable=True)
+    closing_reason_id: int | None = None
+    transferred_to_id: int | None = None
+    sentiment: str | None = None
+    # derived: first effective advisor contact in this conversation, and durations
+    first_response_at: int | None = _epoch(nullable=True)
+    first_response_calendar_s: int | None = _epoch(nullable=True)
+    first_response_business_s: int | None = _epoch(nullable=True)
+    close_calendar_s: int | None = _epoch(nullable=True)
+    close_business_s: int | None = _epoch(nullable=True)
+
+
+class Message(SQLModel, table=True):
+    __tablename__ = "message"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "external_id"),
+        _ref("contact_id", "contact"),
+        _ref("conversation_id", "conversation"),
+        _ref("advisor_id", "app_user"),
+        _ref("campaign_id", "campaign"),
+        Index("ix_message_org_sent", "organization_id", "sent_at", "contact_id"),
+        Index("ix_message_org_conversation", "organization_id", "conversation_id", "sent_at"),
+        Index("ix_message_org_contact", "organization_id", "contact_id", "sent_at"),
+        Index("ix_message_org_campaign", "organization_id", "campaign_id", "contact_id"),
+    )
+    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    external_id: str
+    contact_id: int
+    conversation_id: int | None = None
+    channel: str
+    direction: str
+    sender: str
+    advisor_id: int | None = None
+    campaign_id: int | None = None
+    status: str | None = None
+    sent_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    call_outcome: str | None = None
+    automatic: bool = False
+    # derived: an effective contact by a human advisor (SPEC 6.3)
+    effective: bool = False
+
+
+class ResponseInterval(SQLModel, table=True):
+    """derived: a contact wrote, an advisor answered (SPEC 6.3 response time)."""
+
+    __tablename__ = "response_interval"
+    __table_args__ = (
+        _ref("conversation_id", "conversation"),
+        Index("ix_response_interval_org_answered", "organization_id", "answered_at"),
+    )
+    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    conversation_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    contact_id: int
+    advisor_id: int | None = None
+    channel: str
+    asked_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    answered_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    calendar_s: int = Field(sa_column=Column(BigInteger, nullable=False))
+    business_s: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class Ticket(SQLModel, table=True):
+    __tablename__ = "ticket"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "external_id"),
+        _ref("contact_id", "contact"),
+        Index("ix_ticket_org_opened", "organization_id", "opened_at"),
+    )
+    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    external_id: str
+    contact_id: int | None = None
+    status: str
+    opened_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    closed_at: int | None = _epoch(nullable=True)
+
+
+class SalesOrder(SQLModel, table=True):
+    """An order from the ERP."""
+
+    __tablename__ = "sales_order"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "external_id"),
+        _ref("contact_id", "contact"),
+        Index("ix_sales_order_org_contact", "organization_id", "contact_id", "ordered_at"),
+        Index("ix_sales_order_org_ordered", "organization_id", "ordered_at"),
+    )
+    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    external_id: str
+    contact_id: int
+    amount_e4: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = "BRL"
+    ordered_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class PlanUsage(SQLModel, table=True):
+    __tablename__ = "plan_usage"
+    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    day: str = Field(primary_key=True, max_length=10)  # ISO date, organization's time zone
+    channel: str = Field(primary_key=True)
+    used: int = Field(sa_column=Column(BigInteger, nullable=False))
+    quota: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class OnboardingStep(SQLModel, table=True):
+    __tablename__ = "onboarding_step"
+    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    key: str = Field(primary_key=True)
+    title: str
+    position: int = 0
+    done: bool = False
+    done_at: int | None = _epoch(nullable=True)
+
+
+class Automation(SQLModel, table=True):
+    """An automation created for an RFM segment (success monitor)."""
+
+    __tablename__ = "automation"
+    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    segment: str
+    name: str
+    created_by: str
+    created_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    segment_size: int
+
+
+TENANT_TABLES = [
+    User,
+    ContactGroup,
+    ClosingReason,
+    BusinessSchedule,
+    Contact,
+    Campaign,
+    Conversation,
+    Message,
+    ResponseInterval,
+    Ticket,
+    SalesOrder,
+    PlanUsage,
+    OnboardingStep,
+    Automation,
+]
