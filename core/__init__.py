@@ -1,0 +1,58 @@
+"""Tablero's public API: everything a panel plugin needs, and nothing it should not touch.
+
+Plugins import from here only (``from tablero import hookimpl, Requires, ReportFiltersInput``).
+"""
+
+from .auth import Principal
+from .closing import (
+    ClosingReasonRule,
+    ReasonInfo,
+    closed_condition,
+    organization_reasons,
+)
+from .context import OrgInfo, TableroContext, Viewer
+from .csv_export import CsvSection, format_duration
+from .errors import BadUserInput, Forbidden, NotFound, StartupError, TableroError, Unauthenticated
+from .filters import Channel, ReportFilters, ReportFiltersInput, resolve_filters
+from .hookspecs import hookimpl, hookspec
+from .models import (
+    CHANNELS,
+    MONEY_SCALE,
+    OPEN_STATUSES,
+    PROFILES,
+    Automation,
+    BusinessSchedule,
+    Campaign,
+    ClosingReason,
+    Contact,
+    ContactGroup,
+    Conversation,
+    Message,
+    OnboardingStep,
+    Organization,
+    PlanUsage,
+    ResponseInterval,
+    SalesOrder,
+    Ticket,
+    User,
+)
+from .periods import DateRange, Period, PeriodInput, PeriodPreset, resolve_period, trailing_days
+from .permissions import Requires, check_capability
+from .quick_actions import QuickAction
+from .sql import median
+from .timeseries import (
+    Comparison,
+    Granularity,
+    Heatmap,
+    HeatmapCell,
+    Series,
+    bucket_index,
+    bucket_starts,
+    epoch_to_local,
+    heatmap_cells,
+    local_seconds,
+    make_heatmap,
+    make_series,
+)
+
+__all__ = [name for name in dir() if not name.startswith("_")]

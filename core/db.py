@@ -32,11 +32,12 @@ def normalise_url(url: str) -> str:
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
+        pool = {} if ":memory:" in url or url.rstrip("/") == "sqlite:" else {
+            "pool_size": 8,
+            "max_overflow": 8,
+        }
         engine = create_engine(
-            url,
-            connect_args={"check_same_thread": False, "timeout": 60},
-            pool_size=8,
-            max_overflow=8,
+            url, connect_args={"check_same_thread": False, "timeout": 60}, **pool
         )
 
         @event.listens_for(engine, "connect")

@@ -82,3 +82,101 @@ def make_org(db):
         return org_id, key
 
     return _make
+
+
+# ---- GraphQL over real HTTP semantics (ASGI, httpx) -------------------------------------------
+
+import asyncio  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+
+import httpx  # noqa: E402
+
+from tablero.app import create_app  # noqa: E402
+from tablero.auth import mint_token  # noqa: E402
+from tablero.plugin_manager import Registry, make_plugin_manager  # noqa: E402
+from tablero.settings import DEV_SECRET, Settings  # noqa: E402
+
+# A fixed "now" for reports: Wednesday 2026-11-25 12:00 in America/Sao_Paulo (15:00 UTC).
+NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+
+
+class Api:
+    """Talks to the ASGI app through httpx, as a frontend would."""
+
+    def __init__(self, app, org_key: str):
+        self.app = app
+        self.org_key = org_key
+
+    def token(self, profile: str = "ADMIN", user: str | None = None, org: str | None = None) -> str:
+        return mint_token(DEV_SECRET, org or self.org_key, user or profile.lower(), profile)
+
+    def request(self, method: str, url: str, *, token: str | None = None, **kwargs):
+        headers = kwargs.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+
+        async def go():
+            transport = httpx.ASGITransport(app=self.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://tablero") as c:
+                return await c.request(method, url, headers=headers, **kwargs)
+
+        return asyncio.run(go())
+
+    def graphql(
+        self,
+        query: str,
+        variables: dict | None = None,
+        *,
+        profile: str = "ADMIN",
+        user: str | None = None,
+        token: str | None = None,
+    ) -> dict:
+        """POST /graphql; returns the JSON body ({"data": ..., "errors": [...]})."""
+        token = token or self.token(profile, user)
+        response = self.request(
+            "POST", "/graphql", token=token, json={"query": query, "variables": variables or {}}
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def data(self, query: str, variables: dict | None = None, **kwargs) -> dict:
+        """Like :meth:`graphql`, asserting there are no errors."""
+        body = self.graphql(query, variables, **kwargs)
+        assert not body.get("errors"), body.get("errors")
+        return body["data"]
+
+    def error_codes(self, query: str, variables: dict | None = None, **kwargs) -> list[str]:
+        body = self.graphql(query, variables, **kwargs)
+        return [e.get("extensions", {}).get("code") for e in body.get("errors") or []]
+
+    def csv(self, path: str, *, profile: str = "ADMIN", user: str | None = None, **params):
+        """GET a CSV export; returns (status, rows as lists of strings)."""
+        import csv as _csv
+        import io
+
+        response = self.request("GET", path, token=self.token(profile, user), params=params)
+        if response.status_code != 200:
+            return response.status_code, response.json()
+        return 200, list(_csv.reader(io.StringIO(response.text)))
+
+
+_REGISTRY = None
+
+
+def default_registry() -> Registry:
+    global _REGISTRY
+    if _REGISTRY is None:
+        _REGISTRY = Registry.collect(make_plugin_manager())
+    return _REGISTRY
+
+
+@pytest.fixture
+def make_api(db):
+    """``make_api(org_key, now=NOW)`` -> :class:`Api` on the test database with a pinned clock."""
+
+    def _make(org_key: str, now: datetime = NOW, registry: Registry | None = None) -> Api:
+        settings = Settings(database_url=db.url, clock=lambda: now)
+        app = create_app(settings, db=db, registry=registry or default_registry())
+        return Api(app, org_key)
+
+    return _make
