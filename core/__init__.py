@@ -3,6 +3,18 @@
 Plugins import from here only (``from tablero import hookimpl, Requires, ReportFiltersInput``).
 """
 
+from .activity import (
+    AttentionDistribution,
+    DailyVolume,
+    Geography,
+    StateCount,
+    attention_distribution,
+    attentions_series,
+    daily_volume,
+    geography,
+    interacting_contacts,
+    sends_series,
+)
 from .auth import Principal
 from .closing import (
     ClosingReasonRule,
@@ -39,6 +51,7 @@ from .models import (
 from .periods import DateRange, Period, PeriodInput, PeriodPreset, resolve_period, trailing_days
 from .permissions import Requires, check_capability
 from .quick_actions import QuickAction
+from .geo import STATES, UNKNOWN_STATE
 from .sql import median
 from .timeseries import (
     Comparison,
