@@ -33,7 +33,9 @@ def main(argv: list[str] | None = None) -> None:
         default=10.0,
         help="longest interval, days; spans are log-uniform from 1 minute (default 10)",
     )
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs, best reported (default 3)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="timed runs, best reported (default 3)"
+    )
     parser.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
     parser.add_argument("--timezone", default="America/Sao_Paulo", help="IANA time zone")
     args = parser.parse_args(argv)
@@ -56,8 +58,10 @@ def main(argv: list[str] | None = None) -> None:
     best = min(timings)
     print(f"intervals         : {args.n:,}")
     print(f"table build (cold): {cold * 1000:.1f} ms")
-    print(f"business_seconds  : best {best * 1000:.1f} ms of {len(timings)} "
-          f"({', '.join(f'{t * 1000:.0f}' for t in timings)} ms)")
+    print(
+        f"business_seconds  : best {best * 1000:.1f} ms of {len(timings)} "
+        f"({', '.join(f'{t * 1000:.0f}' for t in timings)} ms)"
+    )
     print(f"rate              : {args.n / best / 1e6:.1f} M intervals/s")
     print(f"checksum          : mean {result.mean() / 3600:.2f} business h per interval")
 

@@ -33,9 +33,10 @@ are open. Consequences, written down so nobody has to rediscover them:
   opens at 03:00 EDT (the first real instant whose wall clock is inside the interval). On a
   fall-back day both occurrences of the repeated hour are open if the wall clock is inside an
   interval, each real second once: 2026-11-01 01:00-03:00 holds 3 h, 00:00-24:00 holds 25 h,
-  00:00-01:30 holds 2 h 30 min (01:00-01:30 happens twice). This is the same as zoneinfo's
-  fold=0 conversion of the interval ends except when an interval *end* lies inside the repeated
-  hour or an interval start/end lies inside the gap; the wall-clock rule above wins there.
+  00:00-01:30 holds 2 h (00:00-01:30 EDT, then 01:00-01:30 EST again), 01:30-03:00 holds 2 h
+  (01:30-02:00 EDT, then 01:30-03:00 EST). This equals converting each interval's ends with
+  zoneinfo (fold=0) except when an interval start or end lies inside the gap or inside the
+  repeated hour; the wall-clock rule above wins there.
 
 Algorithm
 ---------
@@ -101,7 +102,9 @@ class ScheduleError(ValueError):
 
 def _parse_time(text: object, *, where: str, is_end: bool) -> int:
     if not isinstance(text, str):
-        raise ScheduleError(f'{where}: time {json.dumps(text, default=str)} must be a "HH:MM" string')
+        raise ScheduleError(
+            f'{where}: time {json.dumps(text, default=str)} must be a "HH:MM" string'
+        )
     match = _TIME_RE.match(text)
     if match:
         hours, minutes = int(match.group(1)), int(match.group(2))
@@ -111,7 +114,9 @@ def _parse_time(text: object, *, where: str, is_end: bool) -> int:
             if is_end:
                 return DAY
             raise ScheduleError(f'{where}: "24:00" is only allowed as an end, start at "00:00"')
-    raise ScheduleError(f'{where}: bad time "{text}", use HH:MM (00:00 to 23:59, or 24:00 as an end)')
+    raise ScheduleError(
+        f'{where}: bad time "{text}", use HH:MM (00:00 to 23:59, or 24:00 as an end)'
+    )
 
 
 def _parse_weekday(key: object) -> int:
@@ -266,7 +271,9 @@ def _check_normalised_weekly(weekly: object) -> None:
                 raise ScheduleError(message)
             start, end = pair
             if not (
-                isinstance(start, int) and isinstance(end, int) and 0 <= start < DAY
+                isinstance(start, int)
+                and isinstance(end, int)
+                and 0 <= start < DAY
                 and start < end < 2 * DAY
             ):
                 raise ScheduleError(message)

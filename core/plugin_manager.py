@@ -13,6 +13,7 @@ from typing import Any
 import pluggy
 import strawberry
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 
 from . import hookspecs
 from .errors import StartupError
@@ -148,7 +149,7 @@ class Registry:
         for plugin, type_ in self.query_types + self.mutation_types:
             by_plugin.setdefault(plugin, []).append(type_)
         for plugin, types in by_plugin.items():
-            query = strawberry.tools.merge_types(f"Probe_{abs(hash(plugin))}", tuple(types))
+            query = merge_types(f"Probe_{abs(hash(plugin))}", tuple(types))
             schema = strawberry.Schema(query=query)
             for name, concrete in schema.schema_converter.type_map.items():
                 origin = getattr(concrete.definition, "origin", concrete.definition)

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 import holidays
 import numpy as np
 import pytest
-
 from tablero.business_hours import (
     DEFAULT_WEEKLY,
     Schedule,
@@ -221,9 +220,12 @@ def test_interval_starting_in_the_spring_forward_gap():
     assert both(schedule, at("2026-03-08 00:00", NY_TZ), at("2026-03-09 00:00", NY_TZ)) == H
 
 
-def test_interval_ending_in_the_repeated_hour():
+def test_interval_ending_or_starting_in_the_repeated_hour():
     # 00:00-01:30 on 2026-11-01: 00:00-01:30 EDT (1.5 h) and again 01:00-01:30 EST (0.5 h).
     schedule = Schedule.from_weekly(NY_TZ, {"7": [["00:00", "01:30"]]})
+    assert both(schedule, at("2026-11-01 00:00", NY_TZ), at("2026-11-02 00:00", NY_TZ)) == 2 * H
+    # 01:30-03:00 on 2026-11-01: 01:30-02:00 EDT (0.5 h), then 01:30-03:00 EST (1.5 h).
+    schedule = Schedule.from_weekly(NY_TZ, {"7": [["01:30", "03:00"]]})
     assert both(schedule, at("2026-11-01 00:00", NY_TZ), at("2026-11-02 00:00", NY_TZ)) == 2 * H
 
 
@@ -283,9 +285,14 @@ def test_scalar_accepts_aware_datetimes(office):
 
 
 def test_schedule_is_hashable_and_round_trips(office_br_sp):
-    same = Schedule.from_weekly(SP_TZ, '{"1": [["09:00","18:00"]], "2": [["09:00","18:00"]],'
-                                ' "3": [["09:00","18:00"]], "4": [["09:00","18:00"]],'
-                                ' "5": [["9:00","18:00"]]}', "BR", "SP")
+    same = Schedule.from_weekly(
+        SP_TZ,
+        '{"1": [["09:00","18:00"]], "2": [["09:00","18:00"]],'
+        ' "3": [["09:00","18:00"]], "4": [["09:00","18:00"]],'
+        ' "5": [["9:00","18:00"]]}',
+        "BR",
+        "SP",
+    )
     assert same == office_br_sp and hash(same) == hash(office_br_sp)
     assert Schedule.from_weekly(SP_TZ, office_br_sp.to_weekly(), "BR", "SP") == office_br_sp
 
@@ -394,7 +401,7 @@ def random_intervals(rng: random.Random, count: int, *, minute_aligned: bool) ->
             start = rng.choice(HOT_SPOTS) + rng.randint(-3 * 86400, 3 * 86400)
         else:
             start = rng.randint(lo, hi)
-        span = int(round(60 * 10 ** rng.uniform(0, np.log10(10 * 24 * 60))))  # 1 min .. 10 days
+        span = round(60 * 10 ** rng.uniform(0, np.log10(10 * 24 * 60)))  # 1 min .. 10 days
         if minute_aligned:
             start -= start % 60
             span -= span % 60

@@ -1,0 +1,455 @@
+"""Derived facts (SPEC 4, 6.3): computed in bulk when data arrives or changes, never at query time.
+
+:func:`refresh` brings these columns up to date for some contacts and conversations (ingestion
+calls it at the end of every chunk, inside the chunk's transaction) or for a whole organization:
+
+1. ``contact.state``: the Brazilian state (UF) of the phone's DDD (:mod:`tablero.geo`), null
+   when unknown.
+2. ``message.effective``: an effective contact by a human advisor — sender ``ADVISOR``, direction
+   ``OUTBOUND``, not automatic, with an advisor who is not a bot, on WhatsApp, Facebook
+   Messenger, e-mail or SMS, or a ``VOICE_CALL`` whose outcome is ``ACCEPTED`` or ``REJECTED``.
+   Bot replies, automatic (welcome) messages, campaign and system messages never count. One SQL
+   ``UPDATE``.
+3. ``conversation.first_response_*``: the first effective message of the conversation at or
+   after ``started_at``; calendar seconds and business seconds (schedule of the advisor who
+   answered). ``close_calendar_s`` / ``close_business_s``: ``started_at`` -> ``closed_at``
+   (schedule of the conversation's advisor) when ``closed_at`` is set (a transfer sets it).
+4. ``contact.first_contact_*``: the contact's first effective message at or after its
+   ``created_at`` (in any conversation, or none), the advisor who sent it, and the calendar and
+   business seconds from ``created_at`` (that advisor's schedule).
+5. ``response_interval`` rows, recomputed per conversation: messages in ``(sent_at, id)`` order;
+   a contact message (``INBOUND`` from ``CONTACT``) opens a wait if none is open (further contact
+   messages do not reset it); the next effective message ends it. Bot and automatic replies do
+   not end a wait. The pairing is done in SQL with window functions: ``k`` = number of effective
+   messages before a message; the contact messages with count ``k`` form the wait answered by
+   the effective message that has ``k`` effective messages before it. Messages without a
+   conversation produce no interval.
+
+Schedules (whose business seconds): the advisor's own ``business_schedule`` row (``advisor_id`` =
+the user's id), else the organization's (``advisor_id = 0``), else the **default schedule:
+Monday to Friday 09:00-18:00 in the organization's time zone, with Brazilian national holidays
+(``holidays`` country ``BR``)**. A conversation or interval without an advisor uses the
+organization's schedule. Business seconds are computed vectorised with numpy, one
+:func:`tablero.business_hours.business_seconds` call per distinct schedule.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+
+import numpy as np
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from . import business_hours, geo
+from .db import Database
+from .models import EFFECTIVE_MESSAGE_CHANNELS, ResponseInterval
+
+DEFAULT_HOLIDAY_COUNTRY = "BR"
+RANGE_SIZE = 50_000  # ids per step of a whole-organization refresh (bounds memory)
+UPDATE_BATCH = 10_000
+
+_Where = Callable[[str], str]
+
+_EFFECTIVE_CHANNELS = ", ".join(f"'{c}'" for c in EFFECTIVE_MESSAGE_CHANNELS)
+EFFECTIVE_SQL = (
+    "CASE WHEN message.sender = 'ADVISOR' AND message.direction = 'OUTBOUND'"
+    " AND NOT message.automatic AND message.advisor_id IS NOT NULL"
+    f" AND (message.channel IN ({_EFFECTIVE_CHANNELS})"
+    "  OR (message.channel = 'VOICE_CALL' AND message.call_outcome IN ('ACCEPTED', 'REJECTED')))"
+    " AND EXISTS (SELECT 1 FROM app_user u WHERE u.organization_id = message.organization_id"
+    "  AND u.id = message.advisor_id AND NOT u.is_bot)"
+    " THEN TRUE ELSE FALSE END"
+)
+"""SQL for "this message row is an effective contact" (SPEC 6.3)."""
+
+
+def refresh(
+    db_or_conn: Database | Connection,
+    organization_id: int,
+    *,
+    contact_ids: Iterable[int] | None = None,
+    conversation_ids: Iterable[int] | None = None,
+    now: int | None = None,
+    _phone_states: bool = True,
+) -> None:
+    """Recompute the derived facts of the given contacts and conversations (surrogate ids).
+
+    With neither given, everything of the organization is recomputed; given either, only those
+    (the other counts as empty). Sets ``organization.refreshed_at = now`` (default: the current
+    time). With a :class:`Database`, runs in its own transaction; with a connection, in the
+    caller's.
+    """
+    if isinstance(db_or_conn, Database):
+        db_or_conn.write(
+            lambda conn: refresh(
+                conn,
+                organization_id,
+                contact_ids=contact_ids,
+                conversation_ids=conversation_ids,
+                now=now,
+                _phone_states=_phone_states,
+            )
+        )
+        return
+    conn = db_or_conn
+    now = int(time.time()) if now is None else now
+    schedules = _Schedules(conn, organization_id)
+    org = {"org": organization_id}
+    if contact_ids is None and conversation_ids is None:
+        _refresh_all(conn, organization_id, schedules, _phone_states)
+    else:
+        contacts = sorted(set(contact_ids or ()))
+        conversations = sorted(set(conversation_ids or ()))
+        if contacts:
+            where_contact = _scope(conn, "contact", contacts)
+            if _phone_states:
+                _states(conn, org, where_contact)
+            _effective(conn, org, lambda: where_contact("message.contact_id"))
+        if conversations:
+            where_conv = _scope(conn, "conversation", conversations)
+            _effective(conn, org, lambda: where_conv("message.conversation_id"))
+            _conversation_facts(conn, org, schedules, where_conv)
+            _intervals(conn, org, schedules, where_conv)
+        if contacts:
+            _contact_facts(conn, org, schedules, where_contact)
+    conn.execute(
+        text("UPDATE organization SET refreshed_at = :now WHERE id = :org"),
+        {"now": now, "org": organization_id},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Scopes: which rows a statement touches
+# ---------------------------------------------------------------------------------------------
+
+
+def _scope(conn: Connection, name: str, ids: list[int]) -> _Where:
+    """A temporary table holding ``ids``; returns ``col -> "col IN (SELECT id FROM tmp)"``."""
+    table = f"tablero_scope_{name}"
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(
+            f"CREATE TEMP TABLE IF NOT EXISTS {table} (id BIGINT PRIMARY KEY) ON COMMIT DROP"
+        ))
+        conn.execute(text(f"DELETE FROM {table}"))
+        conn.execute(
+            text(f"INSERT INTO {table} (id) SELECT unnest(CAST(:ids AS BIGINT[]))"), {"ids": ids}
+        )
+        conn.execute(text(f"ANALYZE {table}"))
+    else:
+        conn.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS {table} (id INTEGER PRIMARY KEY)"))
+        conn.execute(text(f"DELETE FROM {table}"))
+        conn.exec_driver_sql(f"INSERT INTO {table} (id) VALUES (?)", [(i,) for i in ids])
+    return lambda col: f"{col} IN (SELECT id FROM {table})"
+
+
+def _range(lo: int, hi: int) -> _Where:
+    return lambda col: f"{col} BETWEEN {int(lo)} AND {int(hi)}"
+
+
+def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_states: bool):
+    org = {"org": org_id}
+    _effective(conn, org, None)
+    for table, steps in (
+        ("contact", [_contact_facts] + ([_states] if phone_states else [])),
+        ("conversation", [_conversation_facts, _intervals]),
+    ):
+        max_id = conn.execute(
+            text(f"SELECT COALESCE(MAX(id), 0) FROM {table} WHERE organization_id = :org"), org
+        ).scalar()
+        for lo in range(1, max_id + 1, RANGE_SIZE):
+            where = _range(lo, lo + RANGE_SIZE - 1)
+            for step in steps:
+                if step is _states:
+                    step(conn, org, where)
+                else:
+                    step(conn, org, schedules, where)
+
+
+# ---------------------------------------------------------------------------------------------
+# Schedules
+# ---------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=256)
+def _schedule(timezone: str, weekly_json: str | None, country: str | None, subdiv: str | None):
+    return business_hours.Schedule.from_weekly(timezone, weekly_json, country, subdiv)
+
+
+class _Schedules:
+    """Each advisor's schedule (own, else the organization's, else the default)."""
+
+    def __init__(self, conn: Connection, org_id: int):
+        timezone = conn.execute(
+            text("SELECT timezone FROM organization WHERE id = :org"), {"org": org_id}
+        ).scalar()
+        own = {
+            advisor_id: _schedule(tz, weekly, country, subdiv)
+            for advisor_id, tz, weekly, country, subdiv in conn.execute(
+                text(
+                    "SELECT advisor_id, timezone, weekly_json, holiday_country, holiday_subdiv"
+                    " FROM business_schedule WHERE organization_id = :org"
+                ),
+                {"org": org_id},
+            )
+        }
+        self.default = own.pop(0, None) or _schedule(
+            timezone, None, DEFAULT_HOLIDAY_COUNTRY, None
+        )
+        self.own = own  # advisor id -> schedule
+
+    def business(self, advisors: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """Business seconds of each (start, end), by the schedule of each advisor (0 = none)."""
+        out = np.zeros(len(starts), dtype=np.int64)
+        if len(starts) == 0:
+            return out
+        groups: dict[object, list[int]] = {}
+        for advisor in np.unique(advisors).tolist():
+            schedule = self.own.get(advisor, self.default)
+            groups.setdefault(schedule, []).append(advisor)
+        for schedule, members in groups.items():
+            if len(groups) == 1:
+                mask = slice(None)
+            else:
+                mask = np.isin(advisors, members)
+            out[mask] = business_hours.business_seconds(schedule, starts[mask], ends[mask])
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The facts
+# ---------------------------------------------------------------------------------------------
+
+
+def _int_array(values: list) -> np.ndarray:
+    return np.fromiter(values, dtype=np.int64, count=len(values))
+
+
+def _column(rows: list, i: int, none: int = 0) -> np.ndarray:
+    return np.fromiter(
+        (none if r[i] is None else r[i] for r in rows), dtype=np.int64, count=len(rows)
+    )
+
+
+def _present(rows: list, i: int) -> np.ndarray:
+    return np.fromiter((r[i] is not None for r in rows), dtype=bool, count=len(rows))
+
+
+def _execute_many(conn: Connection, sql: str, params: list[dict]) -> None:
+    statement = text(sql)
+    for i in range(0, len(params), UPDATE_BATCH):
+        conn.execute(statement, params[i : i + UPDATE_BATCH])
+
+
+def _states(conn: Connection, org: dict, where: _Where) -> None:
+    rows = conn.execute(
+        text(
+            "SELECT id, phone, state FROM contact"
+            f" WHERE organization_id = :org AND {where('id')}"
+        ),
+        org,
+    ).all()
+    states = geo.states_for_phones([phone for _, phone, _ in rows])
+    changed = [
+        {"org": org["org"], "id": cid, "state": state}
+        for (cid, _, old), state in zip(rows, states, strict=True)
+        if state != old
+    ]
+    _execute_many(
+        conn, "UPDATE contact SET state = :state WHERE organization_id = :org AND id = :id",
+        changed,
+    )
+
+
+def _effective(conn: Connection, org: dict, where: Callable[[], str] | None) -> None:
+    scope = f" AND {where()}" if where is not None else ""
+    conn.execute(
+        text(
+            f"UPDATE message SET effective = {EFFECTIVE_SQL}"
+            f" WHERE message.organization_id = :org{scope}"
+            f" AND message.effective <> {EFFECTIVE_SQL}"
+        ),
+        org,
+    )
+
+
+def _first_effective(
+    conn: Connection, org: dict, key: str, owner: str, start: str, where: _Where
+) -> dict[int, tuple[int, int | None]]:
+    """Per ``key`` (contact_id / conversation_id) in scope: (sent_at, advisor_id) of its first
+    effective message at or after the owner's ``start`` column."""
+    rows = conn.execute(
+        text(
+            "SELECT key_id, sent_at, advisor_id FROM ("
+            f" SELECT m.{key} AS key_id, m.sent_at, m.advisor_id,"
+            f"  ROW_NUMBER() OVER (PARTITION BY m.{key} ORDER BY m.sent_at, m.id) AS rn"
+            f" FROM message m JOIN {owner} o ON o.organization_id = m.organization_id"
+            f"  AND o.id = m.{key}"
+            f" WHERE m.organization_id = :org AND m.effective AND m.sent_at >= o.{start}"
+            f"  AND {where('m.' + key)}"
+            ") first_effective WHERE rn = 1"
+        ),
+        org,
+    )
+    return {key_id: (sent_at, advisor_id) for key_id, sent_at, advisor_id in rows}
+
+
+def _conversation_facts(conn: Connection, org: dict, schedules: _Schedules, where: _Where):
+    rows = conn.execute(
+        text(
+            "SELECT id, started_at, closed_at, advisor_id,"
+            " first_response_at, first_response_calendar_s, first_response_business_s,"
+            " close_calendar_s, close_business_s"
+            f" FROM conversation WHERE organization_id = :org AND {where('id')}"
+        ),
+        org,
+    ).all()
+    if not rows:
+        return
+    first = _first_effective(conn, org, "conversation_id", "conversation", "started_at", where)
+    none = (None, None)
+    answers = [first.get(row[0], none) for row in rows]
+    started = _column(rows, 1)
+    closed, has_closed = _column(rows, 2), _present(rows, 2)
+    conv_advisor = _column(rows, 3)
+    answered, has_answer = _column(answers, 0), _present(answers, 0)
+    answer_advisor = _column(answers, 1)
+
+    answered = np.where(has_answer, answered, started)
+    closed = np.where(has_closed, closed, started)
+    fr_cal = answered - started
+    fr_bus = schedules.business(answer_advisor, started, answered)
+    close_cal = closed - started
+    close_bus = schedules.business(conv_advisor, started, closed)
+
+    changed = []
+    org_id = org["org"]
+    for row, ans, has_a, frc, frb, has_c, clc, clb in zip(
+        rows,
+        answered.tolist(),
+        has_answer.tolist(),
+        fr_cal.tolist(),
+        fr_bus.tolist(),
+        has_closed.tolist(),
+        close_cal.tolist(),
+        close_bus.tolist(),
+        strict=True,
+    ):
+        new = (ans, frc, frb) if has_a else (None, None, None)
+        new += (clc, clb) if has_c else (None, None)
+        if new != tuple(row[4:9]):
+            changed.append(
+                {"org": org_id, "id": row[0], "fa": new[0], "fc": new[1], "fb": new[2],
+                 "cc": new[3], "cb": new[4]}
+            )
+    _execute_many(
+        conn,
+        "UPDATE conversation SET first_response_at = :fa, first_response_calendar_s = :fc,"
+        " first_response_business_s = :fb, close_calendar_s = :cc, close_business_s = :cb"
+        " WHERE organization_id = :org AND id = :id",
+        changed,
+    )
+
+
+def _contact_facts(conn: Connection, org: dict, schedules: _Schedules, where: _Where):
+    rows = conn.execute(
+        text(
+            "SELECT id, created_at, first_contact_at, first_contact_advisor_id,"
+            " first_contact_calendar_s, first_contact_business_s"
+            f" FROM contact WHERE organization_id = :org AND {where('id')}"
+        ),
+        org,
+    ).all()
+    if not rows:
+        return
+    firsts = _first_effective(conn, org, "contact_id", "contact", "created_at", where)
+    none = (None, None)
+    contacts = [firsts.get(row[0], none) for row in rows]
+    created = _column(rows, 1)
+    first, has_first = _column(contacts, 0), _present(contacts, 0)
+    advisor = _column(contacts, 1)
+    first = np.where(has_first, first, created)
+    calendar = first - created
+    business = schedules.business(advisor, created, first)
+    changed = []
+    org_id = org["org"]
+    for row, contact, at, has, cal, bus in zip(
+        rows, contacts, first.tolist(), has_first.tolist(), calendar.tolist(), business.tolist(),
+        strict=True,
+    ):
+        new = (at, contact[1], cal, bus) if has else (None, None, None, None)
+        if new != tuple(row[2:6]):
+            changed.append(
+                {"org": org_id, "id": row[0], "at": new[0], "adv": new[1], "cal": new[2],
+                 "bus": new[3]}
+            )
+    _execute_many(
+        conn,
+        "UPDATE contact SET first_contact_at = :at, first_contact_advisor_id = :adv,"
+        " first_contact_calendar_s = :cal, first_contact_business_s = :bus"
+        " WHERE organization_id = :org AND id = :id",
+        changed,
+    )
+
+
+def _intervals(conn: Connection, org: dict, schedules: _Schedules, where: _Where):
+    # g = effective messages strictly before a message (in sent_at, id order). The messages
+    # sharing (conversation, g) are: the contact messages of one wait and, last, the effective
+    # message that answers it, whose own count-before is g. So each effective message with a
+    # contact message in its group closes one interval, asked at the group's first contact
+    # message. No join: two window passes.
+    rows = conn.execute(
+        text(
+            "SELECT cid, contact_id, advisor_id, channel, asked_at, sent_at FROM ("
+            " SELECT cid, id, contact_id, advisor_id, channel, sent_at, effective,"
+            "  MIN(CASE WHEN asks = 1 THEN sent_at END) OVER (PARTITION BY cid, g) AS asked_at"
+            " FROM ("
+            "  SELECT conversation_id AS cid, id, contact_id, advisor_id, channel, sent_at,"
+            "   effective,"
+            "   CASE WHEN direction = 'INBOUND' AND sender = 'CONTACT' THEN 1 ELSE 0 END AS asks,"
+            "   SUM(CASE WHEN effective THEN 1 ELSE 0 END) OVER ("
+            "    PARTITION BY conversation_id ORDER BY sent_at, id ROWS UNBOUNDED PRECEDING"
+            "   ) - CASE WHEN effective THEN 1 ELSE 0 END AS g"
+            "  FROM message"
+            f"  WHERE organization_id = :org AND {where('conversation_id')}"
+            " ) counted"
+            ") grouped WHERE effective AND asked_at IS NOT NULL"
+            " ORDER BY cid, sent_at, id"
+        ),
+        org,
+    ).all()
+    conn.execute(
+        text(
+            "DELETE FROM response_interval"
+            f" WHERE organization_id = :org AND {where('conversation_id')}"
+        ),
+        org,
+    )
+    if not rows:
+        return
+    advisors = _column(rows, 2)
+    asked = _column(rows, 4)
+    answered = _column(rows, 5)
+    business = schedules.business(advisors, asked, answered).tolist()
+    org_id = org["org"]
+    out = []
+    seq = 0
+    previous = None
+    for row, bus in zip(rows, business, strict=True):
+        cid = row[0]
+        seq = seq + 1 if cid == previous else 1
+        previous = cid
+        out.append(
+            {"organization_id": org_id, "conversation_id": cid, "seq": seq,
+             "contact_id": row[1], "advisor_id": row[2], "channel": row[3],
+             "asked_at": row[4], "answered_at": row[5], "calendar_s": row[5] - row[4],
+             "business_s": bus}
+        )
+    insert = ResponseInterval.__table__.insert()
+    for i in range(0, len(out), UPDATE_BATCH):
+        conn.execute(insert, out[i : i + UPDATE_BATCH])
+
+
+__all__ = ["DEFAULT_HOLIDAY_COUNTRY", "EFFECTIVE_SQL", "refresh"]

@@ -1,0 +1,1053 @@
+"""Ingestion of NDJSON records (SPEC 5, 8): validate, resolve references, upsert, refresh facts.
+
+One JSON object per line; blank lines are ignored. The input is cut into chunks of
+``chunk_size`` lines (line numbers are counted over the whole input, blank lines included) and
+each chunk is one transaction:
+
+1. every line of the chunk is parsed and validated (types, enums, required fields, timestamps,
+   money) and **all** errors are collected;
+2. inside the transaction (the organization's row is locked first, so concurrent ingests of one
+   organization are serialised), references are resolved against the records of the chunk and
+   the rows already stored — one query per table, in ``IN`` lists of at most 10,000 ids;
+3. any error -> the transaction is rolled back and :class:`IngestRejected` lists every bad line
+   (earlier chunks stay stored; ``stored_chunks`` says how many);
+4. otherwise rows are upserted by ``(organization_id, external_id)`` with
+   ``INSERT .. ON CONFLICT DO UPDATE`` in batches (existing rows keep their surrogate id; new rows
+   get ``max(id) + 1`` onwards), and :func:`tablero.derived.refresh` brings the derived facts of
+   the affected contacts and conversations up to date in the same transaction.
+
+Records in a chunk may come in any order (a message before its contact). A record whose id is
+already stored replaces it, so sending a batch twice leaves the same data. Within one chunk, the
+last record with a given id wins.
+
+Decisions beyond SPEC 8, written here:
+
+* Unknown fields are errors (a typo such as ``"closed_a"`` would otherwise lose data silently);
+  so is an ``organization`` field: the organization is the token's (HTTP) or ``--org`` (CLI).
+* Ids and references may be JSON strings or integers (an integer is read as its decimal text).
+* ``schedule`` and ``plan_usage`` have no id of their own (keys: advisor; day + channel); an
+  ``id`` field on them is accepted and ignored. A ``schedule`` without ``holidays`` has no holiday
+  calendar. Its ``weekly`` is stored as canonical JSON text.
+* ``closed_at`` may not be before ``started_at`` (conversation) / ``opened_at`` (ticket);
+  ``call_outcome`` is only for ``VOICE_CALL`` messages; amounts may not be negative.
+* ``onboarding_step``: ``done_at`` is the ingestion time (``now``) when a step first becomes done
+  and is kept while it stays done; an unknown key creates a step titled from the key, placed last.
+* A phone that ``phonenumbers`` cannot normalise is stored as given, with no state.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import Connection
+
+from . import business_hours, derived, geo
+from .db import Database
+from .models import (
+    CALL_OUTCOMES,
+    CHANNELS,
+    CONVERSATION_KINDS,
+    DIRECTIONS,
+    MESSAGE_STATUSES,
+    MONEY_SCALE,
+    PROFILES,
+    SENDERS,
+    SENTIMENTS,
+    STATUSES,
+    BusinessSchedule,
+    Campaign,
+    ClosingReason,
+    Contact,
+    ContactGroup,
+    Conversation,
+    Message,
+    OnboardingStep,
+    PlanUsage,
+    SalesOrder,
+    Ticket,
+    User,
+)
+
+DEFAULT_CHUNK_SIZE = 50_000
+IN_LIST_SIZE = 10_000  # ids per IN (...) list when looking rows up
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LineError:
+    """A bad line: its 1-based number over the whole input, the field (if any), the reason."""
+
+    line: int
+    field: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.field or '-'}: {self.reason}"
+
+
+class IngestRejected(Exception):
+    """A chunk had bad lines: nothing of that chunk was written; earlier chunks are stored."""
+
+    def __init__(self, errors: list[LineError], chunk: int, stored_chunks: int):
+        self.errors = errors
+        self.chunk = chunk
+        self.stored_chunks = stored_chunks
+        n = len(errors)
+        earlier = (
+            "no earlier chunk was stored"
+            if stored_chunks == 0
+            else f"the {stored_chunks} earlier chunk{'s' if stored_chunks != 1 else ''} "
+            f"{'are' if stored_chunks != 1 else 'is'} stored"
+        )
+        super().__init__(
+            f"chunk {chunk} rejected, nothing of it was written ({n} bad line"
+            f"{'s' if n != 1 else ''}); {earlier}"
+        )
+
+
+class UnknownOrganization(LookupError):
+    pass
+
+
+@dataclass
+class IngestResult:
+    counts: dict[str, int] = field(default_factory=dict)  # records upserted per type
+    chunks: int = 0  # chunks stored
+    lines: int = 0  # input lines read (blank lines included)
+
+
+def ingest_lines(
+    db: Database,
+    organization_id: int,
+    lines: Iterable[str | bytes],
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    on_chunk: Callable[[int, int], None] | None = None,
+    now: int | None = None,
+) -> IngestResult:
+    """Ingest NDJSON ``lines`` into the organization; see the module docstring.
+
+    ``on_chunk(chunks_stored, lines_read)`` is called after each chunk is committed. Raises
+    :class:`IngestRejected` for a chunk with bad lines.
+    """
+    return _ingest(db, organization_id, _parse_lines(lines), chunk_size, on_chunk, now)
+
+
+def ingest_records(
+    db: Database,
+    organization_id: int,
+    records: Iterable[dict],
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    on_chunk: Callable[[int, int], None] | None = None,
+    now: int | None = None,
+) -> IngestResult:
+    """Like :func:`ingest_lines` for already-decoded records (record n is "line" n).
+
+    Timestamps may also be aware :class:`datetime` objects and amounts :class:`Decimal`.
+    """
+    return _ingest(
+        db, organization_id, ((i, r) for i, r in enumerate(records, 1)), chunk_size, on_chunk, now
+    )
+
+
+def load_demo(
+    db: Database,
+    org_key: str = "demo",
+    scale: str = "small",
+    seed: int = 1,
+    *,
+    end: date | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> int:
+    """Create (if missing) organization ``org_key`` and a second small one ``f"{org_key}-other"``
+    and ingest the demo data set (:func:`tablero.demo.generate`) into each.
+
+    Loading again into existing organizations upserts the same records (idempotent).
+    ``progress(message)`` receives a line of text after each stored chunk. Returns the main
+    organization's id.
+    """
+    from . import demo
+    from .orgs import create_organization, organization_by_key
+
+    timezone = "America/Sao_Paulo"
+
+    def ensure(key: str) -> int:
+        def fn(conn: Connection) -> int:
+            org = organization_by_key(conn, key)
+            if org is not None:
+                return org.id
+            return create_organization(conn, key, f"Demo ({key})", timezone)
+
+        return db.write(fn)
+
+    main_id = ensure(org_key)
+    other_key = f"{org_key}-other"
+    other_id = ensure(other_key)
+    for key, org_id, org_scale, org_seed in (
+        (org_key, main_id, scale, seed),
+        (other_key, other_id, "small", seed + 1),
+    ):
+        started = time.monotonic()
+
+        def chunk_done(chunks: int, records: int, key: str = key, started: float = started):
+            if progress is not None:
+                progress(f"{key}: {records:,} records stored ({chunks} chunks, "
+                         f"{time.monotonic() - started:.1f} s)")
+
+        result = ingest_records(
+            db, org_id, demo.generate(org_scale, org_seed, end=end, timezone=timezone),
+            on_chunk=chunk_done,
+        )
+        if progress is not None:
+            counts = ", ".join(f"{n:,} {t}" for t, n in sorted(result.counts.items()))
+            progress(f"{key}: done in {time.monotonic() - started:.1f} s: {counts}")
+    return main_id
+
+
+# ---------------------------------------------------------------------------------------------
+# Field converters: (field name, JSON value, extra) -> stored value, or raise _Bad(reason)
+# ---------------------------------------------------------------------------------------------
+
+
+class _Bad(Exception):
+    pass
+
+
+def _json_type(v) -> str:
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, int | float):
+        return "a number"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, list):
+        return "an array"
+    if isinstance(v, dict):
+        return "an object"
+    return type(v).__name__
+
+
+def _c_id(name, v, _extra):
+    t = type(v)
+    if t is str:
+        if v:
+            return v
+        raise _Bad(f'"{name}" must not be empty')
+    if t is int:
+        return str(v)
+    raise _Bad(f'"{name}" must be a string id (got {_json_type(v)})')
+
+
+def _c_str(name, v, _extra):
+    if type(v) is str:
+        return v
+    raise _Bad(f'"{name}" must be a string (got {_json_type(v)})')
+
+
+def _c_enum(name, v, allowed):
+    if type(v) is str and v in allowed[0]:
+        return v
+    if type(v) is not str:
+        raise _Bad(f'"{name}" must be one of {allowed[1]} (got {_json_type(v)})')
+    raise _Bad(f'"{name}" must be one of {allowed[1]} (got "{v}")')
+
+
+def _c_bool(name, v, _extra):
+    if type(v) is bool:
+        return v
+    raise _Bad(f'"{name}" must be a boolean, true or false (got {_json_type(v)})')
+
+
+def _c_count(name, v, _extra):
+    if type(v) is int and v >= 0:
+        return v
+    if type(v) is int:
+        raise _Bad(f'"{name}" must not be negative')
+    raise _Bad(f'"{name}" must be a whole number (got {_json_type(v)})')
+
+
+_fromiso = datetime.fromisoformat
+_TS_HINT = 'use ISO 8601 with an offset, e.g. "2026-11-03T14:05:00-03:00" or "...Z"'
+
+
+def _c_ts(name, v, _extra):
+    if type(v) is str:
+        try:
+            dt = _fromiso(v)
+        except ValueError:
+            raise _Bad(f'bad timestamp "{v}": {_TS_HINT}') from None
+    elif isinstance(v, datetime):
+        dt = v
+    else:
+        raise _Bad(f'"{name}" must be a timestamp string (got {_json_type(v)}): {_TS_HINT}')
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise _Bad(f'timestamp "{v}" has no offset: {_TS_HINT}')
+    return int(dt.timestamp() // 1)
+
+
+_MONEY = re.compile(r"(\d+)(?:\.(\d{1,4}))?")
+
+
+def _c_money(name, v, _extra):
+    if isinstance(v, Decimal):
+        v = format(v, "f")
+    elif type(v) is not str:
+        hint = (
+            f' (got a number: send it as a string, e.g. "{v}", so it stays exact)'
+            if isinstance(v, int | float) and not isinstance(v, bool)
+            else f" (got {_json_type(v)})"
+        )
+        raise _Bad(f'"{name}" must be a decimal string such as "19.90"{hint}')
+    m = _MONEY.fullmatch(v)
+    if m is None:
+        if v.startswith("-"):
+            raise _Bad(f'"{name}" must not be negative (got "{v}")')
+        raise _Bad(
+            f'"{name}" must be a decimal string with at most 4 decimals, such as "19.90" '
+            f'(got "{v}")'
+        )
+    frac = m.group(2) or ""
+    return int(m.group(1)) * MONEY_SCALE + int(frac.ljust(4, "0"))
+
+
+def _c_currency(name, v, _extra):
+    if type(v) is str and len(v) == 3 and v.isascii() and v.isalpha() and v.isupper():
+        return v
+    raise _Bad(f'"{name}" must be a three-letter ISO 4217 code such as "BRL" (got {v!r})')
+
+
+def _c_day(name, v, _extra):
+    if type(v) is str and len(v) == 10:
+        try:
+            return date.fromisoformat(v).isoformat()
+        except ValueError:
+            pass
+    raise _Bad(f'"{name}" must be a date "YYYY-MM-DD" (got {json.dumps(v)})')
+
+
+def _c_timezone(name, v, _extra):
+    if type(v) is not str:
+        raise _Bad(f'"{name}" must be an IANA time zone name (got {_json_type(v)})')
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _Bad(
+            f'unknown time zone "{v}": use an IANA name such as "America/Sao_Paulo"'
+        ) from None
+    return v
+
+
+def _c_object(name, v, _extra):
+    if type(v) is dict:
+        return v
+    raise _Bad(f'"{name}" must be an object (got {_json_type(v)})')
+
+
+def _enum(values) -> tuple:
+    return (frozenset(values), ", ".join(values))
+
+
+# ---------------------------------------------------------------------------------------------
+# Record types
+# ---------------------------------------------------------------------------------------------
+
+REQ, OPT = True, False
+
+
+@dataclass
+class _Type:
+    name: str
+    table: object  # the SQLModel class, or None
+    # (field, converter, required, default, extra)
+    fields: list[tuple]
+    # (field, referenced record type) for reference fields
+    refs: list[tuple[str, str]] = field(default_factory=list)
+    has_id: bool = True
+    allowed: frozenset = frozenset()
+
+    def __post_init__(self):
+        extra = {"type"} | ({"id"} if not self.has_id else set())
+        self.allowed = frozenset(f[0] for f in self.fields) | extra
+
+
+def _F(name, conv, required=OPT, default=None, extra=None):
+    return (name, conv, required, default, extra)
+
+
+_ID = _F("id", _c_id, REQ)
+
+TYPES: dict[str, _Type] = {
+    t.name: t
+    for t in [
+        _Type(
+            "user",
+            User,
+            [
+                _ID,
+                _F("name", _c_str, REQ),
+                _F("email", _c_str),
+                _F("profile", _c_enum, REQ, extra=_enum(PROFILES)),
+                _F("is_bot", _c_bool, default=False),
+            ],
+        ),
+        _Type("group", ContactGroup, [_ID, _F("name", _c_str, REQ)]),
+        _Type(
+            "closing_reason",
+            ClosingReason,
+            [_ID, _F("name", _c_str, REQ), _F("closes", _c_bool, default=True)],
+        ),
+        _Type(
+            "campaign",
+            Campaign,
+            [
+                _ID,
+                _F("name", _c_str, REQ),
+                _F("channel", _c_enum, REQ, extra=_enum(CHANNELS)),
+                _F("journey", _c_str),
+                _F("sent_at", _c_ts),
+            ],
+        ),
+        _Type(
+            "contact",
+            Contact,
+            [
+                _ID,
+                _F("name", _c_str),
+                _F("phone", _c_str),
+                _F("origin", _c_str),
+                _F("entry_group", _c_id),
+                _F("current_group", _c_id),
+                _F("created_at", _c_ts, REQ),
+                _F("deleted_at", _c_ts),
+            ],
+            refs=[("entry_group", "group"), ("current_group", "group")],
+        ),
+        _Type(
+            "conversation",
+            Conversation,
+            [
+                _ID,
+                _F("contact", _c_id, REQ),
+                _F("advisor", _c_id),
+                _F("kind", _c_enum, REQ, extra=_enum(CONVERSATION_KINDS)),
+                _F("channel", _c_enum, REQ, extra=_enum(CHANNELS)),
+                _F("status", _c_enum, REQ, extra=_enum(STATUSES)),
+                _F("started_at", _c_ts, REQ),
+                _F("closed_at", _c_ts),
+                _F("closing_reason", _c_id),
+                _F("transferred_to", _c_id),
+                _F("sentiment", _c_enum, extra=_enum(SENTIMENTS)),
+            ],
+            refs=[
+                ("contact", "contact"),
+                ("advisor", "user"),
+                ("closing_reason", "closing_reason"),
+                ("transferred_to", "user"),
+            ],
+        ),
+        _Type(
+            "message",
+            Message,
+            [
+                _ID,
+                _F("contact", _c_id, REQ),
+                _F("conversation", _c_id),
+                _F("channel", _c_enum, REQ, extra=_enum(CHANNELS)),
+                _F("direction", _c_enum, REQ, extra=_enum(DIRECTIONS)),
+                _F("sender", _c_enum, REQ, extra=_enum(SENDERS)),
+                _F("advisor", _c_id),
+                _F("campaign", _c_id),
+                _F("status", _c_enum, extra=_enum(MESSAGE_STATUSES)),
+                _F("sent_at", _c_ts, REQ),
+                _F("call_outcome", _c_enum, extra=_enum(CALL_OUTCOMES)),
+                _F("automatic", _c_bool, default=False),
+            ],
+            refs=[
+                ("contact", "contact"),
+                ("conversation", "conversation"),
+                ("advisor", "user"),
+                ("campaign", "campaign"),
+            ],
+        ),
+        _Type(
+            "ticket",
+            Ticket,
+            [
+                _ID,
+                _F("contact", _c_id),
+                _F("status", _c_enum, REQ, extra=_enum(STATUSES)),
+                _F("opened_at", _c_ts, REQ),
+                _F("closed_at", _c_ts),
+            ],
+            refs=[("contact", "contact")],
+        ),
+        _Type(
+            "order",
+            SalesOrder,
+            [
+                _ID,
+                _F("contact", _c_id, REQ),
+                _F("amount", _c_money, REQ),
+                _F("currency", _c_currency, default="BRL"),
+                _F("ordered_at", _c_ts, REQ),
+            ],
+            refs=[("contact", "contact")],
+        ),
+        _Type(
+            "schedule",
+            BusinessSchedule,
+            [
+                _F("advisor", _c_id),
+                _F("timezone", _c_timezone, REQ),
+                _F("weekly", _c_object, REQ),
+                _F("holidays", _c_object),
+            ],
+            refs=[("advisor", "user")],
+            has_id=False,
+        ),
+        _Type(
+            "plan_usage",
+            PlanUsage,
+            [
+                _F("day", _c_day, REQ),
+                _F("channel", _c_enum, REQ, extra=_enum(CHANNELS)),
+                _F("used", _c_count, REQ),
+                _F("quota", _c_count, REQ),
+            ],
+            has_id=False,
+        ),
+        _Type(
+            "onboarding_step",
+            OnboardingStep,
+            [_ID, _F("done", _c_bool, REQ)],
+        ),
+    ]
+}
+TYPE_NAMES = ", ".join(TYPES)
+
+# Record types with a surrogate id, in insertion order (referenced tables first).
+_ID_TYPES = ["user", "group", "closing_reason", "campaign", "contact", "conversation", "message",
+             "ticket", "order"]
+# Columns of each id table copied from the record: (column, field, referenced type or None).
+_COLUMNS: dict[str, list[tuple[str, str, str | None]]] = {
+    "user": [("name", "name", None), ("email", "email", None), ("profile", "profile", None),
+             ("is_bot", "is_bot", None)],
+    "group": [("name", "name", None)],
+    "closing_reason": [("name", "name", None), ("closes", "closes", None)],
+    "campaign": [("name", "name", None), ("channel", "channel", None),
+                 ("journey", "journey", None), ("sent_at", "sent_at", None)],
+    "contact": [("name", "name", None), ("phone", "phone", None), ("origin", "origin", None),
+                ("entry_group_id", "entry_group", "group"),
+                ("current_group_id", "current_group", "group"),
+                ("created_at", "created_at", None), ("deleted_at", "deleted_at", None)],
+    "conversation": [("contact_id", "contact", "contact"), ("advisor_id", "advisor", "user"),
+                     ("kind", "kind", None), ("channel", "channel", None),
+                     ("status", "status", None), ("started_at", "started_at", None),
+                     ("closed_at", "closed_at", None),
+                     ("closing_reason_id", "closing_reason", "closing_reason"),
+                     ("transferred_to_id", "transferred_to", "user"),
+                     ("sentiment", "sentiment", None)],
+    "message": [("contact_id", "contact", "contact"),
+                ("conversation_id", "conversation", "conversation"),
+                ("channel", "channel", None), ("direction", "direction", None),
+                ("sender", "sender", None), ("advisor_id", "advisor", "user"),
+                ("campaign_id", "campaign", "campaign"), ("status", "status", None),
+                ("sent_at", "sent_at", None), ("call_outcome", "call_outcome", None),
+                ("automatic", "automatic", None)],
+    "ticket": [("contact_id", "contact", "contact"), ("status", "status", None),
+               ("opened_at", "opened_at", None), ("closed_at", "closed_at", None)],
+    "order": [("contact_id", "contact", "contact"), ("amount_e4", "amount", None),
+              ("currency", "currency", None), ("ordered_at", "ordered_at", None)],
+}
+
+
+def _check_record(tname: str, rec: dict, lineno: int, errors: list[LineError]) -> bool:
+    """Cross-field rules of one (type-valid) record; appends errors, returns ok."""
+    ok = True
+    if tname == "conversation":
+        if rec["closed_at"] is None:
+            for f in ("closing_reason", "transferred_to"):
+                if rec[f] is not None:
+                    errors.append(LineError(lineno, "closed_at", f'"{f}" requires "closed_at" '
+                                            "(a closed or transferred conversation has ended)"))
+                    ok = False
+        elif rec["closed_at"] < rec["started_at"]:
+            errors.append(LineError(lineno, "closed_at", '"closed_at" is before "started_at"'))
+            ok = False
+    elif tname == "message":
+        if rec["call_outcome"] is not None and rec["channel"] != "VOICE_CALL":
+            errors.append(LineError(lineno, "call_outcome",
+                                    '"call_outcome" is only for channel VOICE_CALL'))
+            ok = False
+    elif tname == "ticket":
+        if rec["closed_at"] is not None and rec["closed_at"] < rec["opened_at"]:
+            errors.append(LineError(lineno, "closed_at", '"closed_at" is before "opened_at"'))
+            ok = False
+    elif tname == "schedule":
+        holidays = rec["holidays"] or {}
+        bad_keys = set(holidays) - {"country", "subdiv"}
+        if bad_keys:
+            errors.append(LineError(lineno, "holidays", f'unknown key "{min(bad_keys)}" '
+                                    '(expected {"country": "BR", "subdiv": "SP"})'))
+            return False
+        country, subdiv = holidays.get("country"), holidays.get("subdiv")
+        for k, v in (("country", country), ("subdiv", subdiv)):
+            if v is not None and type(v) is not str:
+                errors.append(LineError(lineno, "holidays", f'"holidays.{k}" must be a string'))
+                return False
+        if subdiv is not None and country is None:
+            errors.append(LineError(lineno, "holidays", '"holidays.subdiv" requires a "country"'))
+            return False
+        try:
+            schedule = business_hours.Schedule.from_weekly(
+                rec["timezone"], rec["weekly"], country, subdiv
+            )
+        except business_hours.ScheduleError as exc:
+            reason = str(exc)
+            where = "holidays" if "holiday" in reason.lower() else "weekly"
+            errors.append(LineError(lineno, where, reason))
+            return False
+        rec["holiday_country"] = schedule.holiday_country
+        rec["holiday_subdiv"] = schedule.holiday_subdiv
+        rec["weekly_json"] = json.dumps(rec["weekly"], sort_keys=True, separators=(",", ":"))
+    return ok
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing and validation (no database)
+# ---------------------------------------------------------------------------------------------
+
+_loads = json.loads
+
+
+def _parse_lines(lines: Iterable[str | bytes]) -> Iterator[tuple[int, object]]:
+    """(line number, decoded object | LineError | None for a blank line)."""
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            yield lineno, None
+            continue
+        try:
+            yield lineno, _loads(line)
+        except ValueError as exc:
+            reason = f"invalid JSON: {exc.msg} (column {exc.colno})" if isinstance(
+                exc, json.JSONDecodeError) else f"invalid JSON: {exc}"
+            yield lineno, LineError(lineno, None, reason)
+
+
+class _Chunk:
+    """The validated records of one chunk, keyed per type (last record with an id wins)."""
+
+    def __init__(self):
+        self.errors: list[LineError] = []
+        # type -> key -> (line, record)
+        self.records: dict[str, dict] = {name: {} for name in TYPES}
+        # referenced type -> external ids referenced
+        self.referenced: dict[str, set] = {name: set() for name in _ID_TYPES}
+        self.lines = 0
+
+    def add(self, lineno: int, obj) -> None:
+        errors = self.errors
+        if type(obj) is not dict:
+            errors.append(LineError(lineno, None, "a line must be a JSON object "
+                                    '{"type": ..., ...}'))
+            return
+        tname = obj.get("type")
+        spec = TYPES.get(tname) if type(tname) is str else None
+        if spec is None:
+            if tname is None:
+                errors.append(LineError(lineno, "type", 'missing required field "type"'))
+            else:
+                errors.append(LineError(lineno, "type", f"unknown type {json.dumps(tname)} "
+                                        f"(expected one of {TYPE_NAMES})"))
+            return
+        ok = True
+        if not spec.allowed.issuperset(obj):
+            for k in obj:
+                if k in spec.allowed:
+                    continue
+                if k in ("organization", "organization_id"):
+                    reason = (f'"{k}" is not a field: the organization is the one of the '
+                              "token (HTTP) or --org (CLI)")
+                else:
+                    reason = f'unknown field "{k}" for type {tname}'
+                errors.append(LineError(lineno, k, reason))
+                ok = False
+        rec = {}
+        for name, conv, required, default, extra in spec.fields:
+            v = obj.get(name)
+            if v is None:
+                if required:
+                    errors.append(LineError(lineno, name, f'missing required field "{name}"'))
+                    ok = False
+                rec[name] = default
+            else:
+                try:
+                    rec[name] = conv(name, v, extra)
+                except _Bad as exc:
+                    errors.append(LineError(lineno, name, exc.args[0]))
+                    ok = False
+                    rec[name] = None
+        referenced = self.referenced
+        for name, target in spec.refs:
+            v = rec[name]
+            if v is not None:
+                referenced[target].add(v)
+        if ok:
+            ok = _check_record(tname, rec, lineno, errors)
+        if tname == "schedule":
+            key = (rec["advisor"],)  # (None,) is the organization's schedule
+        elif tname == "plan_usage":
+            key = (rec["day"], rec["channel"])
+        else:
+            key = rec["id"]
+        if key is None:
+            return
+        # An invalid record still counts as "in this batch" for references (no cascade).
+        self.records[tname][key] = (lineno, rec if ok else None)
+
+
+# ---------------------------------------------------------------------------------------------
+# The database side
+# ---------------------------------------------------------------------------------------------
+
+
+def _chunks_of(seq: list, size: int = IN_LIST_SIZE) -> Iterator[list]:
+    for i in range(0, len(seq), size):
+        yield seq[i : i + size]
+
+
+def _insert(conn: Connection):
+    return pg_dialect.insert if conn.dialect.name == "postgresql" else sqlite_dialect.insert
+
+
+def _upsert(conn: Connection, model, rows: list[dict], keys: list[str],
+            keep: tuple[str, ...] = ()) -> None:
+    """INSERT .. ON CONFLICT (keys) DO UPDATE every column of ``rows`` but keys/id/keep."""
+    if not rows:
+        return
+    table = model.__table__
+    stmt = _insert(conn)(table)
+    skip = set(keys) | {"id", *keep}
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c[k] for k in keys],
+        set_={c: stmt.excluded[c] for c in rows[0] if c not in skip},
+    )
+    conn.execute(stmt, rows)
+
+
+def _lock_organization(conn: Connection, org_id: int) -> str:
+    """Serialise ingests of one organization; returns its time zone."""
+    if conn.dialect.name == "postgresql":
+        row = conn.execute(
+            text("SELECT timezone FROM organization WHERE id = :id FOR UPDATE"), {"id": org_id}
+        ).first()
+    else:
+        # A write as the transaction's first statement takes SQLite's write lock (with the
+        # latest snapshot) before anything is read.
+        conn.execute(
+            text("UPDATE organization SET refreshed_at = refreshed_at WHERE id = :id"),
+            {"id": org_id},
+        )
+        row = conn.execute(
+            text("SELECT timezone FROM organization WHERE id = :id"), {"id": org_id}
+        ).first()
+    if row is None:
+        raise UnknownOrganization(f"organization {org_id} does not exist")
+    return row[0]
+
+
+def _store_chunk(conn: Connection, org_id: int, chunk: _Chunk, now: int) -> dict[str, int]:
+    errors = chunk.errors
+    records = chunk.records
+    _lock_organization(conn, org_id)
+
+    # 1. Look up stored rows for every id defined or referenced in the chunk, per table.
+    ids: dict[str, dict] = {}  # type -> external id -> surrogate id (stored and new)
+    old_message_refs: list[tuple] = []  # (contact_id, conversation_id) of replaced messages
+    changed_users = False
+    for tname in _ID_TYPES:
+        model = TYPES[tname].table
+        table = model.__table__
+        defined = records[tname]
+        wanted = list(chunk.referenced[tname].union(defined))
+        found: dict = {}
+        max_id = conn.execute(
+            select(func.coalesce(func.max(table.c.id), 0)).where(
+                table.c.organization_id == org_id
+            )
+        ).scalar()
+        if wanted and max_id:
+            cols = [table.c.external_id, table.c.id]
+            if tname == "message":
+                cols += [table.c.contact_id, table.c.conversation_id]
+            elif tname == "user":
+                cols += [table.c.is_bot]
+            for part in _chunks_of(wanted):
+                for row in conn.execute(
+                    select(*cols).where(
+                        table.c.organization_id == org_id, table.c.external_id.in_(part)
+                    )
+                ):
+                    found[row[0]] = row[1]
+                    if tname == "message" and row[0] in defined:
+                        old_message_refs.append((row[2], row[3]))
+                    elif tname == "user" and row[0] in defined:
+                        new = defined[row[0]][1]
+                        if new is not None and bool(new["is_bot"]) != bool(row[2]):
+                            changed_users = True
+        next_id = max_id + 1
+        for ext in defined:
+            if ext not in found:
+                found[ext] = next_id
+                next_id += 1
+        ids[tname] = found
+
+    # 2. Closing reason names are unique per organization.
+    reasons = records["closing_reason"]
+    if reasons:
+        owners: dict[str, str] = {}
+        names = list({rec["name"] for _, rec in reasons.values() if rec is not None})
+        for part in _chunks_of(names):
+            for ext, name in conn.execute(
+                select(ClosingReason.external_id, ClosingReason.name).where(
+                    ClosingReason.organization_id == org_id, ClosingReason.name.in_(part)
+                )
+            ):
+                owners[name] = ext
+        for ext, (lineno, rec) in reasons.items():
+            if rec is None:
+                continue
+            owner = owners.setdefault(rec["name"], ext)
+            if owner != ext:
+                errors.append(LineError(lineno, "name", f'closing reason name "{rec["name"]}" '
+                                        f'is already used by closing_reason "{owner}"'))
+
+    # 3. Build rows, resolving references; a reference to nothing is an error.
+    rows: dict[str, list[dict]] = {}
+    for tname in _ID_TYPES:
+        defined = records[tname]
+        if not defined:
+            continue
+        my_ids = ids[tname]
+        columns = _COLUMNS[tname]
+        out = []
+        for ext, (lineno, rec) in defined.items():
+            if rec is None:
+                continue
+            row = {"organization_id": org_id, "id": my_ids[ext], "external_id": ext}
+            for col, fld, target in columns:
+                v = rec[fld]
+                if target is not None and v is not None:
+                    ref = ids[target].get(v)
+                    if ref is None:
+                        errors.append(LineError(lineno, fld, f'{target} "{v}" does not exist '
+                                                "(not in this batch nor stored)"))
+                    v = ref
+                row[col] = v
+            out.append(row)
+        rows[tname] = out
+    if records["schedule"]:
+        for (advisor,), (lineno, rec) in records["schedule"].items():
+            if advisor is not None and advisor not in ids["user"]:
+                errors.append(LineError(lineno, "advisor", f'user "{advisor}" does not exist '
+                                        "(not in this batch nor stored)"))
+
+    if errors:
+        raise _Rejected()
+
+    # 4. Derived-at-ingest columns: normalised phone and its state.
+    if rows.get("contact"):
+        contacts = rows["contact"]
+        normalised = [geo.normalise_phone(r["phone"]) if r["phone"] else None for r in contacts]
+        states = geo.states_for_phones(normalised)
+        for r, phone, state in zip(contacts, normalised, states, strict=True):
+            if phone is not None:
+                r["phone"] = phone
+            r["state"] = state
+    if rows.get("message"):
+        for r in rows["message"]:
+            r["effective"] = False  # set by derived.refresh in this transaction
+
+    # 5. Upsert, referenced tables first.
+    for tname in _ID_TYPES:
+        if rows.get(tname):
+            keep = ("archived",) if tname == "closing_reason" else ()
+            if tname == "message":
+                keep = ("effective",)
+            _upsert(conn, TYPES[tname].table, rows[tname], ["organization_id", "external_id"],
+                    keep)
+
+    full_refresh = changed_users
+    if records["schedule"]:
+        full_refresh |= _store_schedules(conn, org_id, records["schedule"], ids["user"])
+    if records["plan_usage"]:
+        _upsert(conn, PlanUsage, [
+            {"organization_id": org_id, "day": rec["day"], "channel": rec["channel"],
+             "used": rec["used"], "quota": rec["quota"]}
+            for _, rec in records["plan_usage"].values()
+        ], ["organization_id", "day", "channel"])
+    if records["onboarding_step"]:
+        _store_steps(conn, org_id, records["onboarding_step"], now)
+
+    # 6. Derived facts of what changed, in this transaction.
+    if full_refresh:
+        derived.refresh(conn, org_id, now=now)
+    else:
+        contact_ids = {r["id"] for r in rows.get("contact", ())}
+        conversation_ids = {r["id"] for r in rows.get("conversation", ())}
+        for r in rows.get("message", ()):
+            contact_ids.add(r["contact_id"])
+            if r["conversation_id"] is not None:
+                conversation_ids.add(r["conversation_id"])
+        for contact_id, conversation_id in old_message_refs:
+            contact_ids.add(contact_id)
+            if conversation_id is not None:
+                conversation_ids.add(conversation_id)
+        derived.refresh(conn, org_id, contact_ids=contact_ids, conversation_ids=conversation_ids,
+                        now=now, _phone_states=False)
+    return {t: len(r) for t, r in records.items() if r}
+
+
+def _store_schedules(conn: Connection, org_id: int, schedules: dict, user_ids: dict) -> bool:
+    """Upsert schedules; True when any stored schedule changed (-> refresh everything)."""
+    stored = {
+        row[0]: tuple(row[1:])
+        for row in conn.execute(
+            select(BusinessSchedule.advisor_id, BusinessSchedule.timezone,
+                   BusinessSchedule.weekly_json, BusinessSchedule.holiday_country,
+                   BusinessSchedule.holiday_subdiv).where(
+                BusinessSchedule.organization_id == org_id)
+        )
+    }
+    rows, changed = [], False
+    for (advisor,), (_, rec) in schedules.items():
+        advisor_id = 0 if advisor is None else user_ids[advisor]
+        values = (rec["timezone"], rec["weekly_json"], rec["holiday_country"],
+                  rec["holiday_subdiv"])
+        changed |= stored.get(advisor_id) != values
+        rows.append(dict(zip(("organization_id", "advisor_id", "timezone", "weekly_json",
+                              "holiday_country", "holiday_subdiv"),
+                             (org_id, advisor_id, *values), strict=True)))
+    _upsert(conn, BusinessSchedule, rows, ["organization_id", "advisor_id"])
+    return changed
+
+
+def _store_steps(conn: Connection, org_id: int, steps: dict, now: int) -> None:
+    stored = {
+        key: (position, done_at)
+        for key, position, done_at in conn.execute(
+            select(OnboardingStep.key, OnboardingStep.position, OnboardingStep.done_at).where(
+                OnboardingStep.organization_id == org_id)
+        )
+    }
+    last = max((p for p, _ in stored.values()), default=0)
+    rows = []
+    for key, (_, rec) in steps.items():
+        if key in stored:
+            position, done_at = stored[key]
+            title = None
+        else:
+            last += 1
+            position, done_at = last, None
+            title = re.sub(r"[_\-\s]+", " ", key).strip().capitalize() or key
+        if rec["done"]:
+            done_at = done_at if done_at is not None else now
+        else:
+            done_at = None
+        if title is None:
+            conn.execute(
+                text("UPDATE onboarding_step SET done = :done, done_at = :done_at "
+                     "WHERE organization_id = :org AND key = :key"),
+                {"done": rec["done"], "done_at": done_at, "org": org_id, "key": key},
+            )
+        else:
+            rows.append({"organization_id": org_id, "key": key, "title": title,
+                         "position": position, "done": rec["done"], "done_at": done_at})
+    if rows:
+        conn.execute(OnboardingStep.__table__.insert(), rows)
+
+
+class _Rejected(Exception):
+    """Raised inside the chunk's transaction to roll it back."""
+
+
+def _ingest(
+    db: Database,
+    org_id: int,
+    items: Iterable[tuple[int, object]],
+    chunk_size: int,
+    on_chunk: Callable[[int, int], None] | None,
+    now: int | None,
+) -> IngestResult:
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be at least 1")
+    result = IngestResult()
+    fixed_now = now
+    chunk = _Chunk()
+    number = 0
+
+    def flush() -> None:
+        nonlocal chunk, number
+        number += 1
+        current, chunk = chunk, _Chunk()
+        # Even with bad lines, the chunk goes to the database so that references are checked
+        # too (every error is reported at once); nothing is written before the check.
+        stamp = int(time.time()) if fixed_now is None else fixed_now
+        try:
+            if current.errors or any(current.records.values()):
+                counts = db.write(lambda conn: _store_chunk(conn, org_id, current, stamp))
+            else:  # only blank lines
+                counts = {}
+        except _Rejected:
+            current.errors.sort(key=lambda e: e.line)
+            raise IngestRejected(current.errors, number, result.chunks) from None
+        result.chunks += 1
+        for t, n in counts.items():
+            result.counts[t] = result.counts.get(t, 0) + n
+        if on_chunk is not None:
+            on_chunk(result.chunks, result.lines)
+
+    add = chunk.add
+    in_chunk = 0
+    for lineno, obj in items:
+        result.lines = lineno
+        in_chunk += 1
+        if obj is not None:
+            if type(obj) is LineError:
+                chunk.errors.append(obj)
+            else:
+                add(lineno, obj)
+        if in_chunk >= chunk_size:
+            flush()
+            add = chunk.add
+            in_chunk = 0
+    if in_chunk:
+        flush()
+    return result
+
+
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "IngestRejected",
+    "IngestResult",
+    "LineError",
+    "UnknownOrganization",
+    "ingest_lines",
+    "ingest_records",
+    "load_demo",
+]
