@@ -194,7 +194,7 @@ _CONVERSATION_CHANNELS = {
     "VOICE_CALL": 2,
 }
 _CAMPAIGN_CHANNELS = {"WHATSAPP": 70, "SMS": 12, "EMAIL": 12, "RCS": 6}
-_PLAN_CHANNELS = ("WHATSAPP", "SMS", "EMAIL", "RCS")
+_PLAN_CHANNELS = ("WHATSAPP", "SMS", "EMAIL")
 _PLAN_DAYS = 60
 
 _CAMPAIGN_NAMES = (
@@ -226,7 +226,13 @@ _HOURS_SUNDAY = (
     (20, 22), (21, 18), (22, 12), (23, 8),
 )
 _DAY_WEIGHT = {0: 1.0, 1: 0.55, 2: 0.3}  # weekday, Saturday, Sunday/holiday
-_GROWTH = 2.0  # the last day is 1 + _GROWTH times busier than the first
+_GROWTH = 1.5  # the last day sees 1 + _GROWTH times more new contacts than the first
+# The company imported its existing base when it joined (the first working days of the period).
+_IMPORT_SHARE = 0.12
+# Returning contacts: most come back within months of their creation (an exponential delay with
+# this mean), the rest at any time in their life.
+_RETURN_DELAY = 100 * DAY
+_RETURN_ANYTIME = 0.3
 
 _ORG_WEEKLY = {str(d): [["08:00", "18:00"]] for d in range(1, 6)} | {"6": [["08:00", "12:00"]]}
 # advisor external id -> weekly schedule of their own
@@ -418,6 +424,7 @@ class _Demo:
             cum.append(total)
         self.cum = cum
         self.first_weekday = first
+        self.import_days = [d for d in range(0, 10) if self.day_type[d] == 0][:3]
 
     def _tod(self, d: int) -> int:
         pool = self.hour_pools[self.day_type[d]]
@@ -435,11 +442,35 @@ class _Demo:
                 tod = int(self.rng.random() * (self.htod + 1))
         return d * DAY + tod
 
-    def _moment_at(self, q: float) -> int:
-        """The moment at quantile ``q`` of the activity over the whole period."""
-        cum = self.cum
-        d = min(bisect_left(cum, q * cum[-1]), self.last_day)
+    def _creation_day(self, q: float) -> int:
+        """The day at quantile ``q`` of contact creations: an import at the start, then
+        growing."""
+        if q < _IMPORT_SHARE:
+            return self.import_days[int(q / _IMPORT_SHARE * len(self.import_days))]
+        q = (q - _IMPORT_SHARE) / (1 - _IMPORT_SHARE)
+        return min(bisect_left(self.cum, q * self.cum[-1]), self.last_day)
+
+    def _created_at(self, q: float) -> int:
+        d = self._creation_day(q)
+        if q < _IMPORT_SHARE:
+            return min(d * DAY + 9 * HOUR + int(self.rng.random() * 8 * HOUR), self.H)
         return self._moment_in_day(d)
+
+    def _return_moment(self, c: int, L: int) -> int | None:
+        """When a contact created at ``c`` comes back (None: not before ``L``)."""
+        rnd = self.rng.random
+        for _ in range(3):
+            if rnd() < _RETURN_ANYTIME:
+                w = c + int(rnd() * (L - c))
+            else:
+                w = c + int(self.rng.expovariate(1 / _RETURN_DELAY))
+            if w > L:
+                return None
+            d = w // DAY
+            if rnd() < _DAY_WEIGHT[self.day_type[d]]:
+                w = self._moment_in_day(d)
+                return w if c <= w <= L else None
+        return None
 
     def _moment_between(self, lo: int, hi: int) -> int:
         """A moment in [lo, hi] following the activity profile."""
@@ -552,21 +583,26 @@ class _Demo:
         probe = random.Random(7)
         moments = self.campaign_moments
         eligible = 0
+        kept = 0.0
         samples = 2000
         for k in range(samples):
-            d = min(bisect_left(self.cum, (k + probe.random()) / samples * self.cum[-1]),
-                    self.last_day)
-            eligible += len(moments) - bisect_left(moments, d * DAY + 12 * HOUR)
+            w = self._creation_day((k + probe.random()) / samples) * DAY + 12 * HOUR
+            eligible += len(moments) - bisect_left(moments, w)
+            life = max(0, self.H - w)
+            kept += _RETURN_ANYTIME + (1 - _RETURN_ANYTIME) * (1 - math.exp(-life / _RETURN_DELAY))
         eligible = max(eligible / samples, 1e-9)
+        kept = max(kept / samples, 1e-9)
         self.campaign_rate = camp_per_contact / eligible
         # conversations: a lead conversation at creation, campaign replies, snoozes that
         # reactivate and transfers come on top of spontaneous returns
         self.p_transfer = 0.1
         campaign_triggers = camp_per_contact * 0.085
         base = per_contact_conv / 1.087 / 1.08
-        self.spontaneous = max(0.05, base - 0.72 - campaign_triggers)
+        leads = 0.8 * (1 - _IMPORT_SHARE) + 0.25 * _IMPORT_SHARE
+        self.spontaneous = max(0.05, base - leads - campaign_triggers)
+        self.returns = self.spontaneous / kept
         # spontaneous returns are mostly support, so that about 40% of conversations are
-        self.p_support = min(0.95, max(0.3, (0.42 * base - 0.07 * (base - self.spontaneous))
+        self.p_support = min(0.95, max(0.3, (0.41 * base - 0.07 * (base - self.spontaneous))
                                        / self.spontaneous))
         # exchanges per conversation (an exchange = an advisor answer and a contact reply)
         self.exchanges = max(0.2, (self.msgs_per_conv - 2.06) / 2.13)
@@ -626,7 +662,7 @@ class _Demo:
             used = [counts.get((d, channel), 0) for d in range(first, self.days)]
             # a quota about the 85th percentile of a full day's use: a few days go over it
             ranked = sorted(used[:-1]) or [0]
-            q = ranked[int(len(ranked) * 0.85)]
+            q = max(ranked[int(len(ranked) * 0.85)], sum(ranked) // len(ranked) * 3 // 2, 10)
             magnitude = 10 ** max(1, len(str(max(q, 1))) - 1)
             quota = max(magnitude, round(q / magnitude * 2) * magnitude // 2)
             for d, value in zip(range(first, self.days), used, strict=True):
@@ -668,9 +704,11 @@ class _Demo:
         H = self.H
         ts = self.ts
         cid = f"c-{i:06d}"
-        c = self._moment_at((i - 1 + rnd()) / self.scale.contacts)
+        q = (i - 1 + rnd()) / self.scale.contacts
+        imported = q < _IMPORT_SHARE
+        c = self._created_at(q)
         phone, phone_kind = self._phone()
-        origin = self.origin_pool[int(rnd() * len(self.origin_pool))]
+        origin = "Importação" if imported else self.origin_pool[int(rnd() * len(self.origin_pool))]
         ddd = int(phone[3:5]) if phone_kind == 0 else 0
         if origin in ("Site", "Google") and rnd() < 0.5:
             entry = "e-commerce"
@@ -721,15 +759,17 @@ class _Demo:
                 self._campaign_messages(cid, phone_kind, lo, hi, k, L, messages, episodes)
         # the lead conversation when the contact is created
         writes_first = _ORIGINS[origin][1]
-        if rnd() < 0.72:
+        if rnd() < (0.25 if imported else 0.8):
             if writes_first:
                 episodes.append((c + int(rnd() * 120), 0, None))
             else:
                 episodes.append((c + 5 * MINUTE + int(rnd() * 6 * HOUR), 1, None))
         # the contact comes back later
-        k = int(rng.expovariate(1 / self.spontaneous) + rnd()) if self.spontaneous > 0 else 0
+        k = int(rng.expovariate(1 / self.returns) + rnd())
         for _ in range(k):
-            episodes.append((self._moment_between(c, L), 2, None))
+            w = self._return_moment(c, L)
+            if w is not None:
+                episodes.append((w, 2, None))
         ventas: list[int] = []
         support_starts: list[int] = []
         if episodes:
@@ -1122,7 +1162,7 @@ class _Demo:
             moments[-1 - k] = min(v + 60 + int(rnd() * 1800), L)
         moments.sort()
         level = rng.lognormvariate(math.log(160), 0.75)
-        usd = phone_kind == 1 and rnd() < 0.6 or rnd() < 0.012
+        usd = phone_kind == 1 and rnd() < 0.35 or rnd() < 0.008
         for w in moments:
             self.n_order += 1
             amount = max(9.0, level * rng.lognormvariate(0, 0.35))

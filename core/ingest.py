@@ -46,7 +46,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection
@@ -295,7 +295,7 @@ def _c_ts(name, v, _extra):
         dt = v
     else:
         raise _Bad(f'"{name}" must be a timestamp string (got {_json_type(v)}): {_TS_HINT}')
-    if dt.tzinfo is None or dt.utcoffset() is None:
+    if dt.tzinfo is None or (type(v) is not str and dt.utcoffset() is None):
         raise _Bad(f'timestamp "{v}" has no offset: {_TS_HINT}')
     return int(dt.timestamp() // 1)
 
@@ -731,23 +731,41 @@ def _chunks_of(seq: list, size: int = IN_LIST_SIZE) -> Iterator[list]:
         yield seq[i : i + size]
 
 
-def _insert(conn: Connection):
-    return pg_dialect.insert if conn.dialect.name == "postgresql" else sqlite_dialect.insert
+_BASE_COLUMNS = ["organization_id", "id", "external_id"]
+_UPSERT_SQL: dict[tuple, tuple[str, list[int]]] = {}
 
 
-def _upsert(conn: Connection, model, rows: list[dict], keys: list[str],
+def _upsert(conn: Connection, model, columns: list[str], rows: list, keys: tuple[str, ...],
             keep: tuple[str, ...] = ()) -> None:
-    """INSERT .. ON CONFLICT (keys) DO UPDATE every column of ``rows`` but keys/id/keep."""
+    """INSERT .. ON CONFLICT (keys) DO UPDATE every column but keys, ``id`` and ``keep``.
+
+    ``rows`` are sequences in ``columns`` order. PostgreSQL: SQLAlchemy's insertmanyvalues
+    (multi-row VALUES pages). SQLite: the statement compiled once and handed to the driver's
+    ``executemany`` with plain tuples (no per-row parameter processing).
+    """
     if not rows:
         return
     table = model.__table__
-    stmt = _insert(conn)(table)
+    insert = pg_dialect.insert if conn.dialect.name == "postgresql" else sqlite_dialect.insert
+    stmt = insert(table).values({c: bindparam(c) for c in columns})
     skip = set(keys) | {"id", *keep}
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c[k] for k in keys],
-        set_={c: stmt.excluded[c] for c in rows[0] if c not in skip},
+        set_={c: stmt.excluded[c] for c in columns if c not in skip},
     )
-    conn.execute(stmt, rows)
+    if conn.dialect.name != "sqlite" or conn.dialect.paramstyle != "qmark":
+        conn.execute(stmt, [dict(zip(columns, row, strict=True)) for row in rows])
+        return
+    cache_key = (table.name, tuple(columns), keys, keep)
+    cached = _UPSERT_SQL.get(cache_key)
+    if cached is None:
+        compiled = stmt.compile(dialect=conn.dialect)
+        order = [columns.index(name) for name in compiled.positiontup]
+        cached = _UPSERT_SQL[cache_key] = (str(compiled), order)
+    sql, order = cached
+    if order != list(range(len(columns))):
+        rows = [[row[i] for i in order] for row in rows]
+    conn.exec_driver_sql(sql, rows)
 
 
 def _lock_organization(conn: Connection, org_id: int) -> str:
@@ -837,30 +855,32 @@ def _store_chunk(conn: Connection, org_id: int, chunk: _Chunk, now: int) -> dict
                 errors.append(LineError(lineno, "name", f'closing reason name "{rec["name"]}" '
                                         f'is already used by closing_reason "{owner}"'))
 
-    # 3. Build rows, resolving references; a reference to nothing is an error.
-    rows: dict[str, list[dict]] = {}
+    # 3. Build rows (lists in column order), resolving references: a reference to nothing
+    # is an error.
+    rows: dict[str, tuple[list[str], list[list]]] = {}  # type -> (columns, rows)
     for tname in _ID_TYPES:
         defined = records[tname]
         if not defined:
             continue
         my_ids = ids[tname]
-        columns = _COLUMNS[tname]
+        fields = [(fld, ids[target] if target else None, target)
+                  for _, fld, target in _COLUMNS[tname]]
         out = []
         for ext, (lineno, rec) in defined.items():
             if rec is None:
                 continue
-            row = {"organization_id": org_id, "id": my_ids[ext], "external_id": ext}
-            for col, fld, target in columns:
+            row = [org_id, my_ids[ext], ext]
+            for fld, lookup, target in fields:
                 v = rec[fld]
-                if target is not None and v is not None:
-                    ref = ids[target].get(v)
+                if lookup is not None and v is not None:
+                    ref = lookup.get(v)
                     if ref is None:
                         errors.append(LineError(lineno, fld, f'{target} "{v}" does not exist '
                                                 "(not in this batch nor stored)"))
                     v = ref
-                row[col] = v
+                row.append(v)
             out.append(row)
-        rows[tname] = out
+        rows[tname] = (_BASE_COLUMNS + [c for c, _, _ in _COLUMNS[tname]], out)
     if records["schedule"]:
         for (advisor,), (lineno, rec) in records["schedule"].items():
             if advisor is not None and advisor not in ids["user"]:
@@ -870,37 +890,40 @@ def _store_chunk(conn: Connection, org_id: int, chunk: _Chunk, now: int) -> dict
     if errors:
         raise _Rejected()
 
-    # 4. Derived-at-ingest columns: normalised phone and its state.
-    if rows.get("contact"):
-        contacts = rows["contact"]
-        normalised = [geo.normalise_phone(r["phone"]) if r["phone"] else None for r in contacts]
+    # 4. Derived-at-ingest columns: normalised phone and its state; effective is set by
+    # derived.refresh below, in this transaction.
+    if "contact" in rows:
+        columns, contacts = rows["contact"]
+        at = columns.index("phone")
+        normalised = [geo.normalise_phone(r[at]) if r[at] else None for r in contacts]
         states = geo.states_for_phones(normalised)
         for r, phone, state in zip(contacts, normalised, states, strict=True):
             if phone is not None:
-                r["phone"] = phone
-            r["state"] = state
-    if rows.get("message"):
-        for r in rows["message"]:
-            r["effective"] = False  # set by derived.refresh in this transaction
+                r[at] = phone
+            r.append(state)
+        columns.append("state")
+    if "message" in rows:
+        columns, messages = rows["message"]
+        for r in messages:
+            r.append(False)
+        columns.append("effective")
 
     # 5. Upsert, referenced tables first.
     for tname in _ID_TYPES:
-        if rows.get(tname):
-            keep = ("archived",) if tname == "closing_reason" else ()
-            if tname == "message":
-                keep = ("effective",)
-            _upsert(conn, TYPES[tname].table, rows[tname], ["organization_id", "external_id"],
-                    keep)
+        if tname in rows:
+            columns, table_rows = rows[tname]
+            keep = {"closing_reason": ("archived",), "message": ("effective",)}.get(tname, ())
+            _upsert(conn, TYPES[tname].table, columns, table_rows,
+                    ("organization_id", "external_id"), keep)
 
     full_refresh = changed_users
     if records["schedule"]:
         full_refresh |= _store_schedules(conn, org_id, records["schedule"], ids["user"])
     if records["plan_usage"]:
-        _upsert(conn, PlanUsage, [
-            {"organization_id": org_id, "day": rec["day"], "channel": rec["channel"],
-             "used": rec["used"], "quota": rec["quota"]}
+        _upsert(conn, PlanUsage, ["organization_id", "day", "channel", "used", "quota"], [
+            (org_id, rec["day"], rec["channel"], rec["used"], rec["quota"])
             for _, rec in records["plan_usage"].values()
-        ], ["organization_id", "day", "channel"])
+        ], ("organization_id", "day", "channel"))
     if records["onboarding_step"]:
         _store_steps(conn, org_id, records["onboarding_step"], now)
 
@@ -908,12 +931,16 @@ def _store_chunk(conn: Connection, org_id: int, chunk: _Chunk, now: int) -> dict
     if full_refresh:
         derived.refresh(conn, org_id, now=now)
     else:
-        contact_ids = {r["id"] for r in rows.get("contact", ())}
-        conversation_ids = {r["id"] for r in rows.get("conversation", ())}
-        for r in rows.get("message", ()):
-            contact_ids.add(r["contact_id"])
-            if r["conversation_id"] is not None:
-                conversation_ids.add(r["conversation_id"])
+        no_rows = ([], [])
+        contact_ids = {r[1] for r in rows.get("contact", no_rows)[1]}
+        conversation_ids = {r[1] for r in rows.get("conversation", no_rows)[1]}
+        columns, messages = rows.get("message", no_rows)
+        if messages:
+            at_contact = columns.index("contact_id")
+            at_conversation = columns.index("conversation_id")
+            contact_ids.update(r[at_contact] for r in messages)
+            conversation_ids.update(r[at_conversation] for r in messages)
+            conversation_ids.discard(None)
         for contact_id, conversation_id in old_message_refs:
             contact_ids.add(contact_id)
             if conversation_id is not None:
@@ -940,10 +967,10 @@ def _store_schedules(conn: Connection, org_id: int, schedules: dict, user_ids: d
         values = (rec["timezone"], rec["weekly_json"], rec["holiday_country"],
                   rec["holiday_subdiv"])
         changed |= stored.get(advisor_id) != values
-        rows.append(dict(zip(("organization_id", "advisor_id", "timezone", "weekly_json",
-                              "holiday_country", "holiday_subdiv"),
-                             (org_id, advisor_id, *values), strict=True)))
-    _upsert(conn, BusinessSchedule, rows, ["organization_id", "advisor_id"])
+        rows.append((org_id, advisor_id, *values))
+    columns = ["organization_id", "advisor_id", "timezone", "weekly_json", "holiday_country",
+               "holiday_subdiv"]
+    _upsert(conn, BusinessSchedule, columns, rows, ("organization_id", "advisor_id"))
     return changed
 
 

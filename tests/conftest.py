@@ -176,8 +176,10 @@ def default_registry() -> Registry:
 def make_api(db):
     """``make_api(org_key, now=NOW)`` -> :class:`Api` on the test database with a pinned clock."""
 
-    def _make(org_key: str, now: datetime = NOW, registry: Registry | None = None) -> Api:
-        settings = Settings(database_url=db.url, clock=lambda: now)
+    def _make(
+        org_key: str, now: datetime = NOW, registry: Registry | None = None, **settings_overrides
+    ) -> Api:
+        settings = Settings(database_url=db.url, clock=lambda: now, **settings_overrides)
         app = create_app(settings, db=db, registry=registry or default_registry())
         return Api(app, org_key)
 
