@@ -602,7 +602,7 @@ class _Demo:
         self.spontaneous = max(0.05, base - leads - campaign_triggers)
         self.returns = self.spontaneous / kept
         # spontaneous returns are mostly support, so that about 40% of conversations are
-        self.p_support = min(0.95, max(0.3, (0.41 * base - 0.07 * (base - self.spontaneous))
+        self.p_support = min(0.95, max(0.3, (0.41 * base - 0.15 * (base - self.spontaneous))
                                        / self.spontaneous))
         # exchanges per conversation (an exchange = an advisor answer and a contact reply)
         self.exchanges = max(0.2, (self.msgs_per_conv - 2.06) / 2.13)
@@ -616,7 +616,7 @@ class _Demo:
             return sum(_BEHAVIOUR_WEIGHTS[b] * sum(_BEHAVIOURS[b][1]) / 2 for b in names) / w
 
         m_low, m_high = mean(low), mean(high)
-        share = min(0.6, max(0.03, (target * 1.3 - m_low) / (m_high - m_low)))
+        share = min(0.6, max(0.03, (target * 1.22 - m_low) / (m_high - m_low)))
         w_low = sum(_BEHAVIOUR_WEIGHTS[b] for b in low)
         w_high = sum(_BEHAVIOUR_WEIGHTS[b] for b in high)
         weights = {b: _BEHAVIOUR_WEIGHTS[b] * (share / w_high if b in high else (1 - share) / w_low)
@@ -841,7 +841,7 @@ class _Demo:
             if source == 2:
                 kind = "SUPPORT" if rnd() < self.p_support else "COMMERCIAL"
             else:
-                kind = "COMMERCIAL" if rnd() < 0.93 else "SUPPORT"
+                kind = "COMMERCIAL" if rnd() < 0.85 else "SUPPORT"
             if channel is None or channel == "EMAIL" and rnd() < 0.5:
                 channel = self.channel_pool[int(rnd() * len(self.channel_pool))]
             advisor = -1 if kind == "SUPPORT" and rnd() < 0.05 else self._pick_advisor(kind, group)

@@ -760,11 +760,26 @@ def _upsert(conn: Connection, model, columns: list[str], rows: list, keys: tuple
     cached = _UPSERT_SQL.get(cache_key)
     if cached is None:
         compiled = stmt.compile(dialect=conn.dialect)
-        order = [columns.index(name) for name in compiled.positiontup]
-        cached = _UPSERT_SQL[cache_key] = (str(compiled), order)
-    sql, order = cached
-    if order != list(range(len(columns))):
-        rows = [[row[i] for i in order] for row in rows]
+        # Columns not given get their scalar Python default (e.g. closing_reason.archived).
+        defaults = {
+            name: table.c[name].default.arg
+            for name in compiled.positiontup
+            if name not in columns
+        }
+        order = [columns.index(name) if name in columns else None
+                 for name in compiled.positiontup]
+        cached = _UPSERT_SQL[cache_key] = (str(compiled), order, list(defaults.values()))
+    sql, order, defaults = cached
+    if defaults:
+        names = [name for name in order]
+        consts = iter(defaults)
+        fill = [next(consts) if i is None else None for i in names]
+        rows = [tuple([fill[k] if i is None else row[i] for k, i in enumerate(order)])
+                for row in rows]
+    elif order != list(range(len(columns))):
+        rows = [tuple([row[i] for i in order]) for row in rows]
+    elif type(rows[0]) is not tuple:
+        rows = list(map(tuple, rows))
     conn.exec_driver_sql(sql, rows)
 
 
