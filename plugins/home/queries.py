@@ -46,9 +46,10 @@ from .types import (
     HomeSatisfaction,
 )
 
+HOME = "home"  # this plugin's name in the registry
 WINDOW_DAYS = 30
 
-# The six quick actions of the article, in its order; plugins add theirs after these.
+# The article's six quick actions, in its order, contributed through tablero_quick_actions.
 DEFAULT_QUICK_ACTIONS: tuple[QuickAction, ...] = (
     QuickAction("send_messages", "Send messages", "/campaigns/new"),
     QuickAction("manage_contacts", "Manage contacts", "/contacts"),
@@ -163,27 +164,26 @@ def _percent(used: int, quota: int) -> float | None:
 
 
 def quick_actions(contributed: Iterable[tuple[str, object]]) -> list[HomeQuickAction]:
-    """The six defaults, then the plugins' actions (``registry.quick_actions``) in plugin order.
+    """The registry's ``(plugin, QuickAction)`` pairs: this panel's six defaults first, then the
+    other plugins' actions in the order the plugins were registered.
 
     A plugin action with the key of a default replaces that default in place; two plugins
     contributing one key is a configuration error naming both.
     """
-    actions: dict[str, QuickAction] = {a.key: a for a in DEFAULT_QUICK_ACTIONS}
-    owners: dict[str, str] = {a.key: "home" for a in DEFAULT_QUICK_ACTIONS}
-    for plugin, action in contributed:
-        if plugin == "home" and action in DEFAULT_QUICK_ACTIONS:
-            continue
+    actions: dict[str, QuickAction] = {}
+    owners: dict[str, str] = {}
+    for plugin, action in sorted(contributed, key=lambda item: item[0] != HOME):
         if not isinstance(action, QuickAction):
             raise TypeError(
                 f"plugin {plugin!r} contributed {action!r} as a quick action, "
                 "not a tablero.QuickAction"
             )
-        if owners.get(action.key, "home") != "home":
+        owner = owners.get(action.key, HOME)
+        if owner != HOME:
             raise ValueError(
-                f"quick action {action.key!r} is contributed by both "
-                f"{owners[action.key]!r} and {plugin!r}"
+                f"quick action {action.key!r} is contributed by both {owner!r} and {plugin!r}"
             )
-        actions[action.key] = action
+        actions[action.key] = action  # a dict keeps the replaced default's position
         owners[action.key] = plugin
     return [HomeQuickAction(key=a.key, label=a.label, route=a.route) for a in actions.values()]
 

@@ -24,7 +24,6 @@ from collections.abc import Sequence
 
 from sqlalchemy import case, distinct, func, literal_column, or_, select, union_all
 from sqlalchemy.engine import Connection
-
 from tablero import (
     ClosingReasonRule,
     Conversation,
@@ -82,13 +81,13 @@ def reason_catalog(
 ) -> list[ResolutionClosingReason]:
     """The organization's closing reasons (in id order), with the plugins' rules applied."""
     return [
-        _catalog_entry(r)
+        catalog_entry(r)
         for r in organization_reasons(conn, organization_id, rules)
         if include_archived or not r.archived
     ]
 
 
-def _catalog_entry(r: ReasonInfo) -> ResolutionClosingReason:
+def catalog_entry(r: ReasonInfo) -> ResolutionClosingReason:
     return ResolutionClosingReason(
         reason=r.external_id,
         name=r.name,
@@ -114,20 +113,20 @@ def _ordered_rows(reasons: Sequence[ReasonInfo], keys_with_data: set[int]) -> li
 
 def _labels(reason: ReasonInfo | None) -> dict:
     if reason is None:
-        return dict(
-            reason=ASSIGNMENTS,
-            name=ASSIGNMENTS_NAME,
-            kind=ResolutionRowKind.ASSIGNMENTS,
-            closes=True,
-            category=None,
-        )
-    return dict(
-        reason=reason.external_id,
-        name=reason.name,
-        kind=ResolutionRowKind.REASON,
-        closes=reason.closes,
-        category=reason.category,
-    )
+        return {
+            "reason": ASSIGNMENTS,
+            "name": ASSIGNMENTS_NAME,
+            "kind": ResolutionRowKind.ASSIGNMENTS,
+            "closes": True,
+            "category": None,
+        }
+    return {
+        "reason": reason.external_id,
+        "name": reason.name,
+        "kind": ResolutionRowKind.REASON,
+        "closes": reason.closes,
+        "category": reason.category,
+    }
 
 
 def _medians(conn: Connection, f: ReportFilters, closed) -> dict[tuple[int, int], float]:
@@ -140,8 +139,9 @@ def _medians(conn: Connection, f: ReportFilters, closed) -> dict[tuple[int, int]
             select(_row_key().label("reason_row"), tag, column.label("value")).where(*conditions)
         )
         parts.append(
-            select(literal_column(str(_TOTAL_KEY)).label("reason_row"), tag, column.label("value"))
-            .where(*conditions, closed)
+            select(
+                literal_column(str(_TOTAL_KEY)).label("reason_row"), tag, column.label("value")
+            ).where(*conditions, closed)
         )
     return median(conn, union_all(*parts), by=["reason_row", "measure"])
 

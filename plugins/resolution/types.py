@@ -6,7 +6,6 @@ import enum
 from datetime import date
 
 import strawberry
-
 from tablero import Granularity, Series
 
 DATE_BASIS = "Date basis: conversations closed in the period (closed_at)."

@@ -1,0 +1,307 @@
+"""The conversion funnel's levels ("stages"), and how plugins add or replace them.
+
+A funnel counts *distinct contacts* reached by campaign messages sent in the period. Each stage
+says which of those contacts reach it, as a SQL condition on one row per reached contact
+(:attr:`FunnelScope.contacts`). Level ``i`` counts the contacts that satisfy stage ``i`` **and
+every stage above it**, so each level is a subset of the one above whatever a plugin contributes.
+
+Plugins contribute :class:`FunnelStage` objects through the ``tablero_funnel_stages`` hook::
+
+    from tablero import SalesOrder, hookimpl
+    from tablero.plugins.contacts_behaviour import FunnelStage
+
+    @hookimpl
+    def tablero_funnel_stages():
+        return [
+            FunnelStage(
+                key="purchased_30d",
+                label="Purchased within 30 days",
+                after="converted",
+                condition=lambda scope: scope.followed_within(
+                    SalesOrder, SalesOrder.ordered_at, seconds=30 * 86_400
+                ),
+            )
+        ]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Select, and_, case, exists, func, or_, select, true
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import FromClause
+
+from tablero import (
+    Conversation,
+    DateRange,
+    Message,
+    ReportFilters,
+    SalesOrder,
+    StartupError,
+)
+
+DAY_SECONDS = 86_400
+DEFAULT_ATTRIBUTION_DAYS = 7
+MAX_ATTRIBUTION_DAYS = 90
+
+# How far a campaign message got. The stored status is the furthest one reached, so a READ
+# message was delivered even without a DELIVERED record. SENT, FAILED and no status reach only
+# the first level ("sent").
+STATUS_RANK: dict[str, int] = {
+    "SENT": 1,
+    "FAILED": 1,
+    "DELIVERED": 2,
+    "READ": 3,
+    "CLICKED": 4,
+    "REPLIED": 4,
+}
+
+
+def campaign_message_conditions(
+    f: ReportFilters, rng: DateRange, message=Message
+) -> list[ColumnElement]:
+    """SQL conditions: ``message`` is a campaign message sent in ``rng`` under the filters.
+
+    A campaign message is an outbound message with a campaign. The organization, the contact's
+    group and origin and the message's channel come from the shared filter builder.
+    """
+    m = getattr(message, "__table__", message).c
+    return f.where(message, which=None) + [
+        m.sent_at >= rng.start_ts,
+        m.sent_at < rng.end_ts,
+        m.campaign_id.is_not(None),
+        m.direction == "OUTBOUND",
+    ]
+
+
+def furthest_rank(message=Message) -> ColumnElement:
+    """SQL: the message's :data:`STATUS_RANK` (1 for anything not delivered)."""
+    status = getattr(message, "__table__", message).c.status
+    return case(
+        (status.in_(("CLICKED", "REPLIED")), 4),
+        (status == "READ", 3),
+        (status == "DELIVERED", 2),
+        else_=1,
+    )
+
+
+def reached_contacts(f: ReportFilters, rng: DateRange) -> FromClause:
+    """One row per contact sent a campaign message in ``rng``: ``contact_id``, ``furthest`` (the
+    best :data:`STATUS_RANK` among their messages), ``messages``, ``first_sent_at``,
+    ``last_sent_at``."""
+    m = Message.__table__.c
+    return (
+        select(
+            m.contact_id.label("contact_id"),
+            func.max(furthest_rank()).label("furthest"),
+            func.count().label("messages"),
+            func.min(m.sent_at).label("first_sent_at"),
+            func.max(m.sent_at).label("last_sent_at"),
+        )
+        .where(*campaign_message_conditions(f, rng))
+        .group_by(m.contact_id)
+        .subquery("reached")
+    )
+
+
+@dataclass(frozen=True)
+class FunnelScope:
+    """What a stage's condition may use. ``contacts`` has one row per reached contact."""
+
+    filters: ReportFilters
+    range: DateRange
+    contacts: FromClause
+    attribution_seconds: int
+    as_of_ts: int
+
+    @property
+    def contact_id(self) -> ColumnElement:
+        return self.contacts.c.contact_id
+
+    def reached_status(self, status: str) -> ColumnElement[bool]:
+        """The contact has a campaign message whose furthest status is ``status`` or beyond."""
+        return self.contacts.c.furthest >= STATUS_RANK[status]
+
+    def campaign_messages(self, *conditions: ColumnElement, alias: str = "stage_message") -> Select:
+        """SELECT of contact ids with a campaign message of the funnel matching ``conditions``
+        (write them on ``Message.__table__.alias(alias)``, or use ``message_alias``)."""
+        m = Message.__table__.alias(alias)
+        return select(m.c.contact_id).where(
+            *campaign_message_conditions(self.filters, self.range, m), *conditions
+        )
+
+    @staticmethod
+    def message_alias(alias: str = "stage_message"):
+        return Message.__table__.alias(alias)
+
+    def followed_within(
+        self,
+        table,
+        time_column: ColumnElement,
+        *conditions: ColumnElement,
+        seconds: int | None = None,
+    ) -> ColumnElement[bool]:
+        """The contact has a row of ``table`` (it must have ``contact_id``) whose ``time_column``
+        is at or after one of their campaign messages of the funnel and at most ``seconds``
+        (default: the attribution window) after it, and not after the report's ``asOf``.
+
+        The events are looked up from their own time index, then matched to the contact's
+        campaign messages through ``ix_message_org_contact`` (organization, contact, sent).
+        """
+        window = self.attribution_seconds if seconds is None else int(seconds)
+        t = getattr(table, "__table__", table).c
+        m = Message.__table__.alias("attributed_message")
+        upper = min(self.range.end_ts + window, self.as_of_ts + 1)
+        after_a_message = exists().where(
+            m.c.organization_id == t.organization_id,
+            m.c.contact_id == t.contact_id,
+            m.c.sent_at <= time_column,
+            m.c.sent_at >= time_column - window,
+            *campaign_message_conditions(self.filters.without("group_id", "origin"), self.range, m),
+        )
+        events = select(t.contact_id).where(
+            t.organization_id == self.filters.organization_id,
+            time_column >= self.range.start_ts,
+            time_column < upper,
+            *conditions,
+            after_a_message,
+        )
+        return self.contact_id.in_(events)
+
+
+StageCondition = Callable[[FunnelScope], ColumnElement]
+
+
+@dataclass(frozen=True)
+class FunnelStage:
+    """One level of the conversion funnel.
+
+    ``condition(scope)`` returns a SQL boolean over ``scope.contacts`` (one row per contact sent a
+    campaign message in the period): the contact reaches this stage. The level also requires every
+    stage above it, so levels stay nested.
+
+    Positioning: ``replaces="read"`` takes the place of the stage with that key; ``after="converted"``
+    is inserted after it; with neither, the stage is appended at the end.
+    """
+
+    key: str
+    label: str
+    condition: StageCondition
+    description: str = ""
+    after: str | None = None
+    replaces: str | None = None
+
+
+def _converted(scope: FunnelScope) -> ColumnElement[bool]:
+    conversation = Conversation.__table__
+    return or_(
+        scope.followed_within(
+            conversation, conversation.c.started_at, conversation.c.kind == "COMMERCIAL"
+        ),
+        scope.followed_within(SalesOrder, SalesOrder.__table__.c.ordered_at),
+    )
+
+
+DEFAULT_STAGES: tuple[FunnelStage, ...] = (
+    FunnelStage(
+        "sent",
+        "Sent",
+        lambda scope: true(),
+        "Contacts sent at least one campaign message in the period (failed sends included).",
+    ),
+    FunnelStage(
+        "delivered",
+        "Delivered",
+        lambda scope: scope.reached_status("DELIVERED"),
+        "Contacts with a campaign message delivered, read, clicked or replied.",
+    ),
+    FunnelStage(
+        "read",
+        "Read",
+        lambda scope: scope.reached_status("READ"),
+        "Contacts with a campaign message read, clicked or replied.",
+    ),
+    FunnelStage(
+        "interacted",
+        "Interacted",
+        lambda scope: scope.reached_status("CLICKED"),
+        "Contacts with a campaign message clicked or replied.",
+    ),
+    FunnelStage(
+        "converted",
+        "Converted",
+        _converted,
+        "Contacts of the level above who started a commercial conversation or placed an order "
+        "within the attribution window after one of their campaign messages of the period.",
+    ),
+)
+
+
+def compose_stages(contributions: Iterable[tuple[str, object]]) -> list[FunnelStage]:
+    """The default stages with plugin contributions applied, in funnel order.
+
+    ``contributions`` are ``(plugin name, stage)`` pairs as collected by the registry. Replacements
+    apply first, then insertions (``after``) in contribution order, then appended stages. A
+    duplicate key, two replacements of one stage, or an unknown ``after``/``replaces`` key raises
+    :class:`tablero.StartupError` naming the plugin.
+    """
+    stages: list[tuple[str, FunnelStage]] = [("contacts_behaviour", s) for s in DEFAULT_STAGES]
+    contributed = []
+    for plugin, stage in contributions:
+        if stage in DEFAULT_STAGES:
+            continue
+        if not isinstance(stage, FunnelStage):
+            raise StartupError(f"plugin {plugin!r} contributed {stage!r}, not a FunnelStage")
+        if stage.after and stage.replaces:
+            raise StartupError(
+                f"funnel stage {stage.key!r} from {plugin!r} sets both after and replaces"
+            )
+        contributed.append((plugin, stage))
+
+    def position(key: str, plugin: str, stage: FunnelStage) -> int:
+        for i, (_, existing) in enumerate(stages):
+            if existing.key == key:
+                return i
+        raise StartupError(
+            f"funnel stage {stage.key!r} from {plugin!r} refers to unknown stage {key!r}"
+        )
+
+    replaced_by: dict[str, str] = {}
+    for plugin, stage in contributed:
+        if stage.replaces:
+            if stage.replaces in replaced_by:
+                raise StartupError(
+                    f"funnel stage {stage.replaces!r} is replaced by both "
+                    f"{replaced_by[stage.replaces]!r} and {plugin!r}"
+                )
+            replaced_by[stage.replaces] = plugin
+            stages[position(stage.replaces, plugin, stage)] = (plugin, stage)
+    for plugin, stage in contributed:
+        if stage.after:
+            stages.insert(position(stage.after, plugin, stage) + 1, (plugin, stage))
+    for plugin, stage in contributed:
+        if not stage.after and not stage.replaces:
+            stages.append((plugin, stage))
+
+    owners: dict[str, str] = {}
+    for plugin, stage in stages:
+        if stage.key in owners:
+            raise StartupError(
+                f"funnel stage key {stage.key!r} is used by both {owners[stage.key]!r} and "
+                f"{plugin!r}"
+            )
+        owners[stage.key] = plugin
+    return [stage for _, stage in stages]
+
+
+def level_counts(conn, scope: FunnelScope, stages: list[FunnelStage]) -> list[int]:
+    """Distinct contacts at each level: those meeting the level's condition and all above it."""
+    conditions = [stage.condition(scope) for stage in stages]
+    sums = [
+        func.coalesce(func.sum(case((and_(*conditions[: i + 1]), 1), else_=0)), 0)
+        for i in range(len(conditions))
+    ]
+    row = conn.execute(select(*sums).select_from(scope.contacts)).one()
+    return [int(v) for v in row]
