@@ -845,7 +845,10 @@ class _Demo:
                 kind = "COMMERCIAL" if rnd() < 0.85 else "SUPPORT"
             if channel is None or channel == "EMAIL" and rnd() < 0.5:
                 channel = self.channel_pool[int(rnd() * len(self.channel_pool))]
-            advisor = -1 if kind == "SUPPORT" and rnd() < 0.05 else self._pick_advisor(kind, group)
+            if kind == "SUPPORT" and channel != "VOICE_CALL" and rnd() < 0.05:
+                advisor = -1  # a bot handles it alone
+            else:
+                advisor = self._pick_advisor(kind, group)
             mode = 1 if source == 1 else 0  # 1: the advisor writes first
             allow_transfer = True
             while True:
@@ -970,13 +973,13 @@ class _Demo:
             if rnd() < 0.8 and rnd() < 0.5:
                 t += 1 + int(rnd() * 6)
                 contact_writes(t)
-            if rnd() < 0.55:  # automatic welcome message
+            if channel != "VOICE_CALL" and rnd() < 0.55:  # automatic welcome message
                 t += 2 + int(rnd() * 20)
                 if rnd() < 0.6:
                     outbound(t, "SYSTEM", None, channel, {"automatic": True})
                 else:
                     outbound(t, "BOT", bot_id, channel, {"automatic": True})
-            if bot or rnd() < 0.45:  # the bot answers first
+            if bot or channel != "VOICE_CALL" and rnd() < 0.45:  # the bot answers first
                 t += 3 + int(rnd() * 40)
                 outbound(t, "BOT", bot_id, channel)
                 if rnd() < 0.5:

@@ -121,6 +121,22 @@ def preset_dates(preset: PeriodPreset, today: date) -> tuple[date, date]:
     raise BadUserInput(f"preset {preset.value} needs start and end dates")
 
 
+MIN_YEAR, MAX_YEAR = 1971, 2999
+
+
+def check_as_of(as_of: datetime) -> None:
+    """``asOf`` must carry an offset and lie in a sensible range (else ``BAD_USER_INPUT``)."""
+    if as_of.tzinfo is None:
+        raise BadUserInput("asOf must carry a time zone offset, e.g. 2026-11-25T12:00:00-03:00")
+    if not MIN_YEAR <= as_of.year <= MAX_YEAR:
+        raise BadUserInput(f"asOf must be between the years {MIN_YEAR} and {MAX_YEAR}")
+
+
+def _check_date(name: str, day: date) -> None:
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise BadUserInput(f"{name} must be between the years {MIN_YEAR} and {MAX_YEAR}")
+
+
 def resolve_period(
     period: PeriodInput | None,
     timezone: str,
@@ -134,8 +150,7 @@ def resolve_period(
     if allowed is not None and preset not in allowed:
         names = ", ".join(p.value for p in PeriodPreset if p in allowed)
         raise BadUserInput(f"preset {preset.value} is not offered here; use one of {names}")
-    if as_of.tzinfo is None:
-        raise BadUserInput("asOf must carry a time zone offset, e.g. 2026-11-25T12:00:00-03:00")
+    check_as_of(as_of)
     tz = ZoneInfo(timezone)
     as_of_ts = int(as_of.timestamp())
     today = as_of.astimezone(tz).date()
@@ -143,6 +158,8 @@ def resolve_period(
         if period.start is None or period.end is None:
             raise BadUserInput("a CUSTOM period needs both start and end dates (YYYY-MM-DD)")
         start, end = period.start, period.end
+        _check_date("start", start)
+        _check_date("end", end)
         if start > end:
             raise BadUserInput(f"the period starts ({start}) after it ends ({end})")
         days = (end - start).days + 1
@@ -163,6 +180,7 @@ def resolve_period(
 
 def trailing_days(days: int, timezone: str, as_of: datetime) -> Period:
     """The ``days`` calendar days ending on ``as_of``'s local date (e.g. the home page's 30 days)."""
+    check_as_of(as_of)
     tz = ZoneInfo(timezone)
     today = as_of.astimezone(tz).date()
     as_of_ts = int(as_of.timestamp())

@@ -74,6 +74,17 @@ def test_bad_periods(preset, start, end, message):
         resolve(preset, start, end)
 
 
+@pytest.mark.parametrize("as_of", [datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, tzinfo=UTC)])
+def test_as_of_out_of_range_is_bad_user_input(as_of):
+    with pytest.raises(BadUserInput, match="asOf must be between"):
+        resolve(PeriodPreset.LAST_7_DAYS, as_of=as_of)
+
+
+def test_custom_dates_out_of_range_are_bad_user_input():
+    with pytest.raises(BadUserInput, match="end must be between"):
+        resolve(PeriodPreset.CUSTOM, date(2026, 1, 1), date(9999, 12, 31))
+
+
 def test_today_follows_the_organization_time_zone():
     # 02:30 UTC on the 26th is still the 25th (23:30) in Sao Paulo
     late = datetime(2026, 11, 26, 2, 30, tzinfo=UTC)

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import and_, case, exists, func, literal, or_, select
+from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.engine import Connection
-
 from tablero import (
     ClosingReasonRule,
     Comparison,
@@ -118,9 +117,7 @@ def interactions(
         .distinct()
         .subquery()
     )
-    rows = conn.execute(
-        select(triples.c.bucket, func.count()).group_by(triples.c.bucket)
-    ).all()
+    rows = conn.execute(select(triples.c.bucket, func.count()).group_by(triples.c.bucket)).all()
     return make_series(rng, granularity, rows)
 
 
@@ -220,16 +217,3 @@ def busiest_hours(conn: Connection, f: ReportFilters) -> Heatmap:
         .group_by(weekday, hour)
     ).all()
     return make_heatmap(rows)
-
-
-__all__ = [
-    "busiest_hours",
-    "closed_conversations",
-    "first_response_time",
-    "interactions",
-    "literal",
-    "new_contacts",
-    "new_conversations",
-    "origins",
-    "response_time",
-]

@@ -6,28 +6,10 @@ Counts, series and heatmaps use the core's shared types (``Series``, ``Heatmap``
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated
+from datetime import date
 
 import strawberry
-from strawberry.types import Info
-
-from tablero import (
-    Comparison,
-    Granularity,
-    Heatmap,
-    ReportFilters,
-    Series,
-    epoch_to_local,
-)
-
-GranularityArgument = Annotated[
-    Granularity,
-    strawberry.argument(
-        description="Bucket size of the series (DAY, WEEK or MONTH), in the organization's "
-        "time zone."
-    ),
-]
+from tablero import Comparison
 
 
 @strawberry.type(

@@ -37,8 +37,9 @@ def installed_rules() -> tuple[ClosingReasonRule, ...]:
     """
     pm = pluggy.PluginManager("tablero")
     pm.load_setuptools_entrypoints("tablero")
+    hook = getattr(pm.hook, "tablero_closing_reason_rules", None)  # absent: nobody implements it
     rules: list[ClosingReasonRule] = []
-    for impl in pm.hook.tablero_closing_reason_rules.get_hookimpls():
+    for impl in hook.get_hookimpls() if hook is not None else ():
         rules += [r for r in impl.function() or () if isinstance(r, ClosingReasonRule)]
     return tuple(rules)
 

@@ -1,3 +1,54 @@
+"""The report's root field and the report object.
+
+``conversationsReport(filters)`` resolves the filters once (period, group, origin, channel,
+advisor, and an AGENT's scope) and returns a :class:`ConversationsReport`; each of its fields
+runs its own query on a worker thread, so a client pays only for the figures it asks for.
+Every field's description states the figure's definition and its date basis.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+from tablero import (
+    Granularity,
+    Heatmap,
+    ReportFilters,
+    ReportFiltersInput,
+    Requires,
+    Series,
+    epoch_to_local,
+    resolve_filters,
+)
+
+from . import queries
+from .types import (
+    ConversationsFirstResponse,
+    ConversationsOriginRow,
+    ConversationsPeriod,
+    ConversationsResponseTime,
+)
+
+VIEW = "conversations.view"
+
+GranularityArgument = Annotated[
+    Granularity,
+    strawberry.argument(
+        description="Bucket size of the series (DAY, WEEK or MONTH), in the organization's "
+        "time zone."
+    ),
+]
+
+
+def closing_rules(info: Info) -> list:
+    """The closing-reason rules every plugin contributed (collected once, at start-up), so
+    "closed" means here exactly what it means in the resolution report."""
+    return [rule for _, rule in info.context.registry.closing_reason_rules]
+
+
 @strawberry.type(
     name="ConversationsReport",
     description="New contacts and conversations: how fast advisors answer and where leads come "
@@ -30,12 +81,10 @@ class ConversationsReport:
         "period. One interaction per distinct (advisor, contact, local day) with at least one "
         "effective contact: answering the same contact twice in a day is one, on two days is "
         "two. Zero-filled; total = the sum of the daily values (a week or month bucket is the "
-        "sum of its days)."
+        "sum of its days). The channel filter applies to the effective contact's channel."
     )
     async def interactions(
-        self,
-        info: Info,
-        granularity: GranularityArgument = Granularity.DAY,
+        self, info: Info, granularity: GranularityArgument = Granularity.DAY
     ) -> Series:
         return await info.context.run(
             lambda conn: queries.interactions(conn, self.filters, granularity)
@@ -67,8 +116,8 @@ class ConversationsReport:
     @strawberry.field(
         description="Closed conversations. Date basis: conversations CLOSED in the period — "
         "closed with a reason that closes, or transferred. Reasons that do not close (by "
-        "default 'Esperando visita', 'Esperando recordatorio') are not counted. Counted exactly "
-        "as the resolution report does."
+        "default 'Esperando visita', 'Esperando recordatorio') are not counted; counted exactly "
+        "as the resolution report does. The channel filter applies."
     )
     async def closed_conversations(
         self, info: Info, granularity: GranularityArgument = Granularity.DAY
@@ -96,13 +145,22 @@ class ConversationsReport:
 
     @strawberry.field(
         description="When the organization's derived facts (first responses, durations) were "
-        "last brought up to date; the report is as fresh as this."
+        "last brought up to date; the report is as fresh as this. Data arrives several times a "
+        "day, not in real time."
     )
     async def refreshed_at(self, info: Info) -> datetime | None:
         viewer = await info.context.viewer()
         return epoch_to_local(viewer.org.refreshed_at, viewer.org.timezone)
 
 
-def closing_rules(info: Info) -> list:
-    """The closing-reason rules every plugin contributed (collected once, at start-up)."""
-    return [rule for _, rule in info.context.registry.closing_reason_rules]
+@strawberry.type
+class ConversationsQuery:
+    @strawberry.field(
+        permission_classes=[Requires(VIEW)],
+        description="The new contacts and conversations report (ADMIN, OPERATOR, VIEWER; an "
+        "AGENT sees only their own conversations). Without a period: LAST_30_DAYS.",
+    )
+    async def conversations_report(
+        self, info: Info, filters: ReportFiltersInput | None = None
+    ) -> ConversationsReport:
+        return ConversationsReport(filters=await resolve_filters(info.context, filters))

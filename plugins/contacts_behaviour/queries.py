@@ -1,0 +1,341 @@
+"""The contacts behaviour panel's figures: plain blocking functions ``(conn, filters, ...)``.
+
+Every figure is aggregated by the database (distinct counts, sums, group-bys); nothing loads rows
+into Python to count them. The shared activity figures (daily volume, attention distribution,
+geography, interacting contacts) come from the core, so the home page and this panel agree.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import and_, case, distinct, func, or_, select
+from sqlalchemy.engine import Connection
+
+from tablero import (
+    AttentionDistribution,
+    BadUserInput,
+    Campaign,
+    Comparison,
+    Contact,
+    Conversation,
+    DailyVolume,
+    DateRange,
+    Geography,
+    Granularity,
+    Heatmap,
+    Message,
+    ReportFilters,
+    attention_distribution,
+    bucket_index,
+    bucket_starts,
+    daily_volume,
+    geography,
+    heatmap_cells,
+    interacting_contacts,
+    make_heatmap,
+    make_series,
+)
+
+from .stages import (
+    DAY_SECONDS,
+    DEFAULT_ATTRIBUTION_DAYS,
+    MAX_ATTRIBUTION_DAYS,
+    FunnelScope,
+    FunnelStage,
+    campaign_message_conditions,
+    level_counts,
+    reached_contacts,
+)
+from .types import (
+    ContactsBehaviourFunnelLevel,
+    ContactsBehaviourInteractions,
+    ContactsBehaviourJourneyFunnel,
+    ContactsBehaviourJourneyRow,
+    ContactsBehaviourMessageFunnel,
+    ContactsBehaviourMonth,
+)
+
+NO_JOURNEY_LABEL = "(no journey)"
+ALL_JOURNEYS_LABEL = "All journeys"
+MONTHS_OVER_TIME = 6
+
+
+def panel_filters(f: ReportFilters) -> ReportFilters:
+    """The panel is filtered by period, group, origin and channel; an advisor is refused rather
+    than silently ignored (the panel is about contacts, not about one advisor's work)."""
+    if f.advisor_id is not None:
+        raise BadUserInput("the contacts behaviour panel is not filtered by advisor")
+    return f
+
+
+def attribution_days(value: int | str | None) -> int:
+    """The attribution window in days: 1..90, default 7; anything else is BAD_USER_INPUT."""
+    if value is None or value == "":
+        return DEFAULT_ATTRIBUTION_DAYS
+    try:
+        days = int(value)
+    except (TypeError, ValueError):
+        raise BadUserInput(f"attributionDays must be a whole number of days, not {value!r}") from None
+    if not 1 <= days <= MAX_ATTRIBUTION_DAYS:
+        raise BadUserInput(
+            f"attributionDays must be between 1 and {MAX_ATTRIBUTION_DAYS}; got {days}"
+        )
+    return days
+
+
+def _both_periods(f: ReportFilters) -> DateRange:
+    """The previous and the current period as one range (they are adjacent)."""
+    cur, prev = f.current, f.previous
+    return DateRange(prev.start, cur.end, prev.start_ts, cur.end_ts, cur.timezone)
+
+
+def _existing_at(end_ts: int):
+    """SQL: the contact existed at the instant ``end_ts`` (created before it, not deleted by it)."""
+    k = Contact.__table__.c
+    return and_(k.created_at < end_ts, or_(k.deleted_at.is_(None), k.deleted_at >= end_ts))
+
+
+def _count_if(condition):
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _contact_base_at(conn: Connection, f: ReportFilters, ends: list[int]) -> list[int]:
+    """Contacts existing at each instant of ``ends`` (one query)."""
+    k = Contact.__table__.c
+    row = conn.execute(
+        select(*[_count_if(_existing_at(end)) for end in ends]).where(
+            *f.where(Contact, which=None), k.created_at < max(ends)
+        )
+    ).one()
+    return [int(v) for v in row]
+
+
+def interactions(conn: Connection, f: ReportFilters) -> ContactsBehaviourInteractions:
+    cur, prev = f.current, f.previous
+    base_now, base_before = _contact_base_at(conn, f, [cur.end_ts, prev.end_ts])
+
+    both = _both_periods(f)
+    m = Message.__table__.c
+    reached_now, reached_before = conn.execute(
+        select(
+            func.count(distinct(case((m.sent_at >= cur.start_ts, m.contact_id)))),
+            func.count(distinct(case((m.sent_at < cur.start_ts, m.contact_id)))),
+        ).where(*campaign_message_conditions(f, both))
+    ).one()
+
+    c = Conversation.__table__.c
+
+    def contacts(kind: str, current: bool):
+        in_period = c.started_at >= cur.start_ts if current else c.started_at < cur.start_ts
+        return func.count(distinct(case((and_(c.kind == kind, in_period), c.contact_id))))
+
+    row = conn.execute(
+        select(
+            contacts("COMMERCIAL", True),
+            contacts("COMMERCIAL", False),
+            contacts("SUPPORT", True),
+            contacts("SUPPORT", False),
+        ).where(
+            *f.where(Conversation, which=None),
+            c.started_at >= both.start_ts,
+            c.started_at < both.end_ts,
+        )
+    ).one()
+    return ContactsBehaviourInteractions(
+        contact_base=Comparison.of(base_now, base_before),
+        reached_contacts=Comparison.of(reached_now, reached_before),
+        commercial_contacts=Comparison.of(row[0], row[1]),
+        support_contacts=Comparison.of(row[2], row[3]),
+    )
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def message_funnel(
+    conn: Connection, f: ReportFilters, stages: list[FunnelStage], days: int
+) -> ContactsBehaviourMessageFunnel:
+    """Distinct contacts at each funnel level, for campaign messages sent in the period."""
+    scope = FunnelScope(
+        filters=f,
+        range=f.current,
+        contacts=reached_contacts(f, f.current),
+        attribution_seconds=days * DAY_SECONDS,
+        as_of_ts=f.period.as_of_ts,
+    )
+    counts = level_counts(conn, scope, stages)
+    levels = []
+    for i, (stage, count) in enumerate(zip(stages, counts)):
+        above = counts[i - 1] if i else count
+        levels.append(
+            ContactsBehaviourFunnelLevel(
+                key=stage.key,
+                label=stage.label,
+                description=stage.description,
+                contacts=count,
+                rate_of_first=_rate(count, counts[0]),
+                rate_of_previous=_rate(count, above),
+            )
+        )
+    return ContactsBehaviourMessageFunnel(attribution_days=days, levels=levels)
+
+
+def _per_journey(conn: Connection, pairs) -> tuple[dict[str | None, int], int]:
+    """``pairs``: a SELECT of (journey, contact_id). Distinct contacts per journey, and overall."""
+    sub = pairs.subquery()
+    by_journey = dict(
+        conn.execute(
+            select(sub.c.journey, func.count(distinct(sub.c.contact_id))).group_by(sub.c.journey)
+        ).all()
+    )
+    total = conn.execute(select(func.count(distinct(sub.c.contact_id)))).scalar() or 0
+    return {j: int(n) for j, n in by_journey.items()}, int(total)
+
+
+def journey_funnel(conn: Connection, f: ReportFilters, days: int) -> ContactsBehaviourJourneyFunnel:
+    """Reached contacts -> contacts who then started a commercial conversation, per journey."""
+    cur = f.current
+    window = days * DAY_SECONDS
+    k = Campaign.__table__
+    m = Message.__table__
+
+    def campaign_of(message):
+        return and_(
+            k.c.organization_id == message.c.organization_id, k.c.id == message.c.campaign_id
+        )
+
+    reached, reached_total = _per_journey(
+        conn,
+        select(k.c.journey.label("journey"), m.c.contact_id.label("contact_id"))
+        .select_from(m.join(k, campaign_of(m)))
+        .where(*campaign_message_conditions(f, cur, m)),
+    )
+    # Driven by the (few) commercial conversations that can be attributed, each matched to the
+    # contact's campaign messages through ix_message_org_contact.
+    c = Conversation.__table__
+    am = Message.__table__.alias("attributed_message")
+    converted, converted_total = _per_journey(
+        conn,
+        select(k.c.journey.label("journey"), c.c.contact_id.label("contact_id"))
+        .select_from(
+            c.join(
+                am,
+                and_(
+                    am.c.organization_id == c.c.organization_id,
+                    am.c.contact_id == c.c.contact_id,
+                    am.c.sent_at <= c.c.started_at,
+                    am.c.sent_at >= c.c.started_at - window,
+                ),
+            ).join(k, campaign_of(am))
+        )
+        .where(
+            c.c.organization_id == f.organization_id,
+            c.c.kind == "COMMERCIAL",
+            c.c.started_at >= cur.start_ts,
+            c.c.started_at < min(cur.end_ts + window, f.period.as_of_ts + 1),
+            *campaign_message_conditions(f, cur, am),
+        ),
+    )
+
+    def row(journey: str | None, label: str, reached_n: int, converted_n: int):
+        return ContactsBehaviourJourneyRow(
+            journey=journey,
+            label=label,
+            reached_contacts=reached_n,
+            commercial_contacts=converted_n,
+            conversion_rate=_rate(converted_n, reached_n),
+        )
+
+    journeys = sorted(reached, key=lambda j: (j is None, -reached[j], j or ""))
+    return ContactsBehaviourJourneyFunnel(
+        attribution_days=days,
+        total=row(None, ALL_JOURNEYS_LABEL, reached_total, converted_total),
+        journeys=[
+            row(j, j if j is not None else NO_JOURNEY_LABEL, reached[j], converted.get(j, 0))
+            for j in journeys
+        ],
+    )
+
+
+def months_range(f: ReportFilters) -> DateRange:
+    """The last six months: from the first day of the month five months before the period's last
+    day, to the period's last day (clipped at ``asOf``), in the organization's time zone."""
+    end = f.current.end
+    index = end.year * 12 + end.month - 1 - (MONTHS_OVER_TIME - 1)
+    first = end.replace(year=index // 12, month=index % 12 + 1, day=1)
+    return DateRange.of(first, end, f.timezone, f.period.as_of_ts)
+
+
+def contacts_over_time(conn: Connection, f: ReportFilters) -> list[ContactsBehaviourMonth]:
+    rng = months_range(f)
+    starts = bucket_starts(rng, Granularity.MONTH)
+    month_ranges = []
+    for i, start in enumerate(starts):
+        last_day = starts[i + 1] - timedelta(days=1) if i + 1 < len(starts) else rng.end
+        month_ranges.append(DateRange.of(start, last_day, f.timezone, f.period.as_of_ts))
+
+    # Interacted: the core's definition (a message or a conversation started), month by month.
+    interacted = conn.execute(
+        select(
+            *[
+                select(func.count()).select_from(interacting_contacts(f, r).subquery())
+                .scalar_subquery()
+                for r in month_ranges
+            ]
+        )
+    ).one()
+
+    k = Contact.__table__.c
+    bucket = bucket_index(k.created_at, rng, Granularity.MONTH).label("bucket")
+    new = make_series(
+        rng,
+        Granularity.MONTH,
+        conn.execute(
+            select(bucket, func.count())
+            .where(
+                *f.where(Contact, which=None),
+                k.created_at >= rng.start_ts,
+                k.created_at < rng.end_ts,
+            )
+            .group_by(bucket)
+        ).all(),
+    )
+    base = _contact_base_at(conn, f, [r.end_ts for r in month_ranges])
+    return [
+        ContactsBehaviourMonth(
+            month=start,
+            interacted_contacts=int(interacted[i]),
+            new_contacts=new.values[i],
+            contact_base=base[i],
+        )
+        for i, start in enumerate(starts)
+    ]
+
+
+def contacts_geography(conn: Connection, f: ReportFilters) -> Geography:
+    """Contacts with an interaction in the period (message or conversation started), per state."""
+    return geography(conn, f, interacting_contacts(f, f.current))
+
+
+def volume(conn: Connection, f: ReportFilters) -> DailyVolume:
+    return daily_volume(conn, f, f.current)
+
+
+def attentions(conn: Connection, f: ReportFilters) -> AttentionDistribution:
+    return attention_distribution(conn, f, f.current)
+
+
+def commercial_heatmap(conn: Connection, f: ReportFilters) -> Heatmap:
+    """Commercial conversations started in the period, by local weekday and hour."""
+    c = Conversation.__table__.c
+    weekday, hour = heatmap_cells(c.started_at, f.current)
+    weekday, hour = weekday.label("weekday"), hour.label("hour")
+    rows = conn.execute(
+        select(weekday, hour, func.count())
+        .where(*f.where(Conversation, time_column=c.started_at), c.kind == "COMMERCIAL")
+        .group_by(weekday, hour)
+    ).all()
+    return make_heatmap(rows)
+
