@@ -96,17 +96,22 @@ DAY = 86_400
 HOUR = 3_600
 MINUTE = 60
 
+# fmt: off
 _FIRST_NAMES = (
-    "Ana Maria João José Pedro Paulo Lucas Gabriel Rafael Mateus Felipe Bruno Thiago Rodrigo "
-    "Marcos Carla Juliana Fernanda Camila Larissa Beatriz Mariana Amanda Letícia Patrícia Aline "
-    "Vanessa Renata Luiz Carlos Antônio Francisco Raimundo Sebastião Luana Sofia Alice Heloísa "
-    "Valentina Enzo Miguel Davi Arthur Bernardo Gustavo Vinícius Leonardo Isabela Manuela Débora"
-).split()
+    "Ana", "Maria", "João", "José", "Pedro", "Paulo", "Lucas", "Gabriel", "Rafael", "Mateus",
+    "Felipe", "Bruno", "Thiago", "Rodrigo", "Marcos", "Carla", "Juliana", "Fernanda", "Camila",
+    "Larissa", "Beatriz", "Mariana", "Amanda", "Letícia", "Patrícia", "Aline", "Vanessa",
+    "Renata", "Luiz", "Carlos", "Antônio", "Francisco", "Raimundo", "Sebastião", "Luana",
+    "Sofia", "Alice", "Heloísa", "Valentina", "Enzo", "Miguel", "Davi", "Arthur", "Bernardo",
+    "Gustavo", "Vinícius", "Leonardo", "Isabela", "Manuela", "Débora",
+)
 _LAST_NAMES = (
-    "Silva Santos Oliveira Souza Rodrigues Ferreira Alves Pereira Lima Gomes Costa Ribeiro "
-    "Martins Carvalho Almeida Lopes Soares Fernandes Vieira Barbosa Rocha Dias Nascimento "
-    "Andrade Moreira Nunes Marques Machado Mendes Freitas Cardoso Ramos Gonçalves Santana Teixeira"
-).split()
+    "Silva", "Santos", "Oliveira", "Souza", "Rodrigues", "Ferreira", "Alves", "Pereira",
+    "Lima", "Gomes", "Costa", "Ribeiro", "Martins", "Carvalho", "Almeida", "Lopes", "Soares",
+    "Fernandes", "Vieira", "Barbosa", "Rocha", "Dias", "Nascimento", "Andrade", "Moreira",
+    "Nunes", "Marques", "Machado", "Mendes", "Freitas", "Cardoso", "Ramos", "Gonçalves",
+    "Santana", "Teixeira",
+)
 
 # DDD -> weight (roughly population and business activity; SP, RJ and MG first). All 67 DDDs.
 _DDD_WEIGHTS: dict[int, float] = {
@@ -130,10 +135,11 @@ _FOREIGN = (
     ("+1", lambda r: f"{r.choice((212, 305, 415, 646, 617, 702))}{r.randrange(2, 10)}"
      f"{r.randrange(10**6):06d}"),
     ("+351", lambda r: f"9{r.choice((1, 2, 3, 6))}{r.randrange(10**7):07d}"),
-    ("+54", lambda r: f"911{r.randrange(2, 10)}{r.randrange(10**7):07d}"),
+    ("+54", lambda r: f"911{r.randrange(2, 8)}{r.randrange(10**7):07d}"),
     ("+34", lambda r: f"6{r.randrange(10**8):08d}"),
     ("+598", lambda r: f"9{r.randrange(1, 10)}{r.randrange(10**6):06d}"),
-    ("+595", lambda r: f"98{r.randrange(1, 10)}{r.randrange(10**6):06d}"),
+    ("+595", lambda r: f"9{r.choice((81, 82, 83, 84, 85, 91, 92, 93, 94, 95, 71, 72, 73))}"
+     f"{r.randrange(10**6):06d}"),
 )
 
 _GROUPS: list[tuple[str, str]] = [
@@ -259,6 +265,7 @@ _BEHAVIOUR_WEIGHTS = {
     "champion": 8, "loyal": 7, "cant-lose": 5,
     "at-risk": 10, "potential": 12, "recent": 18, "promising": 18, "hibernating": 22,
 }
+# fmt: on
 
 
 def _pool(weights: dict, size: int = 200) -> list:
@@ -273,7 +280,9 @@ def _pool(weights: dict, size: int = 200) -> list:
 
 @cache
 def _hms() -> tuple[str, ...]:
-    return tuple(f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60))
+    return tuple(
+        f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60)
+    )
 
 
 def _offset_text(offset: dt.timedelta) -> str:
@@ -325,7 +334,9 @@ class _Demo:
         try:
             self.scale = SCALES[scale]
         except KeyError:
-            raise ValueError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}") from None
+            raise ValueError(
+                f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}"
+            ) from None
         self.rng = rng = random.Random(f"tablero-demo/{scale}/{seed}")
         self.timezone = timezone
         tz = ZoneInfo(timezone)
@@ -334,17 +345,20 @@ class _Demo:
         )
         if end is None:
             end = clock.date()
-        if now is None and end != clock.date():
-            horizon_local = dt.datetime.combine(end, dt.time(18, 0))
-        elif end == clock.date():
+        elif end > clock.date():
+            raise ValueError(f"end {end} is after today ({clock.date()} in {timezone})")
+        if end == clock.date():
             horizon_local = clock.replace(tzinfo=None)
-        else:  # an explicit clock on another day than end: the end of the day, capped by it
-            horizon_local = min(dt.datetime.combine(end, dt.time(18, 0)), clock.replace(tzinfo=None))
+        else:  # a past day: up to a fixed hour, so the sequence does not depend on the clock
+            horizon_local = dt.datetime.combine(end, dt.time(18, 0))
         self.days = days = 365
         self.start = start = end - dt.timedelta(days=days - 1)
         self.last_day = days - 1
-        self.H = H = max(0, (horizon_local.date() - start).days * DAY + (
-            horizon_local.hour * HOUR + horizon_local.minute * MINUTE + horizon_local.second))
+        self.H = H = max(
+            0,
+            (horizon_local.date() - start).days * DAY
+            + (horizon_local.hour * HOUR + horizon_local.minute * MINUTE + horizon_local.second),
+        )
         self.htod = H - self.last_day * DAY  # seconds of the last day that have data
 
         self._setup_clock(tz)
@@ -388,7 +402,8 @@ class _Demo:
             if d in slow:
                 r = w - d * DAY
                 moment = dt.datetime.combine(
-                    start + dt.timedelta(days=d), dt.time(r // HOUR, r % HOUR // MINUTE, r % MINUTE),
+                    start + dt.timedelta(days=d),
+                    dt.time(r // HOUR, r % HOUR // MINUTE, r % MINUTE),
                     tz,
                 )
                 return moment.isoformat()
@@ -400,8 +415,9 @@ class _Demo:
         first = self.start.isoweekday()
         years = range(self.start.year, self.start.year + 3)
         cal = holidays_lib.country_holidays("BR", subdiv="SP", years=years)
-        self.holidays = {d for d in range(-1, self.days + 10)
-                         if self.start + dt.timedelta(days=d) in cal}
+        self.holidays = {
+            d for d in range(-1, self.days + 10) if self.start + dt.timedelta(days=d) in cal
+        }
         # day type: 0 weekday, 1 Saturday, 2 Sunday or holiday
         self.day_type = []
         for d in range(self.days):
@@ -409,7 +425,8 @@ class _Demo:
             kind = 2 if weekday == 7 or d in self.holidays else (1 if weekday == 6 else 0)
             self.day_type.append(kind)
         self.hour_pools = [
-            _pool(dict(_HOURS_WEEKDAY), 400), _pool(dict(_HOURS_SATURDAY), 400),
+            _pool(dict(_HOURS_WEEKDAY), 400),
+            _pool(dict(_HOURS_SATURDAY), 400),
             _pool(dict(_HOURS_SUNDAY), 400),
         ]
         # the share of the last day's activity that happens before the horizon
@@ -425,7 +442,7 @@ class _Demo:
             cum.append(total)
         self.cum = cum
         self.first_weekday = first
-        self.import_days = [d for d in range(0, 10) if self.day_type[d] == 0][:3]
+        self.import_days = [d for d in range(10) if self.day_type[d] == 0][:3]
 
     def _tod(self, d: int) -> int:
         pool = self.hour_pools[self.day_type[d]]
@@ -503,8 +520,10 @@ class _Demo:
         self.advisors = advisors
         closed = self.holidays
         org = _Schedule(_ORG_WEEKLY, self.first_weekday, self.days, closed)
-        own = {uid: _Schedule(w, self.first_weekday, self.days, closed)
-               for uid, w in _ADVISOR_WEEKLY.items()}
+        own = {
+            uid: _Schedule(w, self.first_weekday, self.days, closed)
+            for uid, w in _ADVISOR_WEEKLY.items()
+        }
         self.schedule_of = [own.get(uid, org) for uid, _ in advisors]
         # roles: 30% support, the rest sales spread over the sales groups
         n_support = max(2, round(len(advisors) * 0.3))
@@ -544,8 +563,11 @@ class _Demo:
             d = min(bisect_left(self.cum, (j + rng.random()) / n * self.cum[-1]), self.last_day)
             while d > 0 and self.day_type[d] != 0:  # sends go out on working days
                 d -= 1
-            moments.append(d * DAY + rng.choice((9, 10, 10, 11, 14, 15, 16)) * HOUR
-                           + rng.randrange(0, HOUR, 300))
+            moments.append(
+                d * DAY
+                + rng.choice((9, 10, 10, 11, 14, 15, 16)) * HOUR
+                + rng.randrange(0, HOUR, 300)
+            )
         # one send today (or yesterday when today has barely started), so today's panels move
         if self.htod >= HOUR:
             moments[-1] = self.last_day * DAY + min(10 * HOUR, self.htod - HOUR)
@@ -603,8 +625,7 @@ class _Demo:
         self.spontaneous = max(0.05, base - leads - campaign_triggers)
         self.returns = self.spontaneous / kept
         # spontaneous returns are mostly support, so that about 40% of conversations are
-        self.p_support = min(0.95, max(0.3, (0.41 * base - 0.15 * (base - self.spontaneous))
-                                       / self.spontaneous))
+        self.p_support = min(0.95, max(0.3, (0.41 * base - 0.15 * leads) / self.spontaneous))
         # exchanges per conversation (an exchange = an advisor answer and a contact reply)
         self.exchanges = max(0.2, (self.msgs_per_conv - 1.95) / 2.13)
         # orders
@@ -620,8 +641,10 @@ class _Demo:
         share = min(0.6, max(0.03, (target * 1.22 - m_low) / (m_high - m_low)))
         w_low = sum(_BEHAVIOUR_WEIGHTS[b] for b in low)
         w_high = sum(_BEHAVIOUR_WEIGHTS[b] for b in high)
-        weights = {b: _BEHAVIOUR_WEIGHTS[b] * (share / w_high if b in high else (1 - share) / w_low)
-                   for b in _BEHAVIOURS}
+        weights = {
+            b: _BEHAVIOUR_WEIGHTS[b] * (share / w_high if b in high else (1 - share) / w_low)
+            for b in _BEHAVIOURS
+        }
         self.behaviour_pool = _pool(weights, 1000)
 
     # --- records ----------------------------------------------------------------------------
@@ -634,25 +657,56 @@ class _Demo:
 
     def _header(self) -> Iterator[dict]:
         for uid, name, profile in DEMO_USERS:
-            yield {"type": "user", "id": uid, "name": name, "email": f"{uid}@demo.tablero.dev",
-                   "profile": profile, "is_bot": False}
-        for uid, name in self.advisors[len(DEMO_USERS) - 3:]:
-            yield {"type": "user", "id": uid, "name": name, "email": f"{uid}@demo.tablero.dev",
-                   "profile": "AGENT", "is_bot": False}
+            yield {
+                "type": "user",
+                "id": uid,
+                "name": name,
+                "email": f"{uid}@demo.tablero.dev",
+                "profile": profile,
+                "is_bot": False,
+            }
+        demo_agents = sum(1 for _, _, profile in DEMO_USERS if profile == "AGENT")
+        for uid, name in self.advisors[demo_agents:]:
+            yield {
+                "type": "user",
+                "id": uid,
+                "name": name,
+                "email": f"{uid}@demo.tablero.dev",
+                "profile": "AGENT",
+                "is_bot": False,
+            }
         for uid, name in DEMO_BOTS:
             yield {"type": "user", "id": uid, "name": name, "profile": "AGENT", "is_bot": True}
         for gid, name in _GROUPS:
             yield {"type": "group", "id": gid, "name": name}
-        yield {"type": "closing_reason", "id": CUSTOM_REASON[0], "name": CUSTOM_REASON[1],
-               "closes": True}
-        yield {"type": "schedule", "advisor": None, "timezone": self.timezone,
-               "weekly": _ORG_WEEKLY, "holidays": dict(_HOLIDAYS)}
+        yield {
+            "type": "closing_reason",
+            "id": CUSTOM_REASON[0],
+            "name": CUSTOM_REASON[1],
+            "closes": True,
+        }
+        yield {
+            "type": "schedule",
+            "advisor": None,
+            "timezone": self.timezone,
+            "weekly": _ORG_WEEKLY,
+            "holidays": dict(_HOLIDAYS),
+        }
         for uid, weekly in _ADVISOR_WEEKLY.items():
-            yield {"type": "schedule", "advisor": uid, "timezone": self.timezone,
-                   "weekly": weekly, "holidays": dict(_HOLIDAYS)}
-        for key, done in (("enable_channel", True), ("import_contacts", True),
-                          ("send_first_message", True), ("invite_user", False),
-                          ("create_automation", False)):
+            yield {
+                "type": "schedule",
+                "advisor": uid,
+                "timezone": self.timezone,
+                "weekly": weekly,
+                "holidays": dict(_HOLIDAYS),
+            }
+        for key, done in (
+            ("enable_channel", True),
+            ("import_contacts", True),
+            ("send_first_message", True),
+            ("invite_user", False),
+            ("create_automation", False),
+        ):
             yield {"type": "onboarding_step", "id": key, "done": done}
         yield from self.campaign_records
 
@@ -667,8 +721,13 @@ class _Demo:
             magnitude = 10 ** max(1, len(str(max(q, 1))) - 1)
             quota = max(magnitude, round(q / magnitude * 2) * magnitude // 2)
             for d, value in zip(range(first, self.days), used, strict=True):
-                yield {"type": "plan_usage", "day": (self.start + dt.timedelta(days=d)).isoformat(),
-                       "channel": channel, "used": value, "quota": quota}
+                yield {
+                    "type": "plan_usage",
+                    "day": (self.start + dt.timedelta(days=d)).isoformat(),
+                    "channel": channel,
+                    "used": value,
+                    "quota": quota,
+                }
 
     # --- contacts and everything they do ----------------------------------------------------
     def _block(self, first: int, last: int) -> Iterator[dict]:
@@ -732,10 +791,14 @@ class _Demo:
             current = ("pos-venda", "suporte", "corporativo", "e-commerce")[int(rnd() * 4)]
             if current == entry:
                 current = "pos-venda"
-        record = {"type": "contact", "id": cid,
-                  "name": f"{_FIRST_NAMES[int(rnd() * len(_FIRST_NAMES))]} "
-                          f"{_LAST_NAMES[int(rnd() * len(_LAST_NAMES))]}",
-                  "phone": phone, "created_at": ts(c)}
+        record = {
+            "type": "contact",
+            "id": cid,
+            "name": f"{_FIRST_NAMES[int(rnd() * len(_FIRST_NAMES))]} "
+            f"{_LAST_NAMES[int(rnd() * len(_LAST_NAMES))]}",
+            "phone": phone,
+            "created_at": ts(c),
+        }
         if origin is not None:
             record["origin"] = origin
         if rnd() < 0.98:
@@ -775,8 +838,9 @@ class _Demo:
         support_starts: list[int] = []
         if episodes:
             episodes.sort()
-            self._conversations(cid, current, L, L < H, episodes, conversations, messages,
-                                ventas, support_starts)
+            self._conversations(
+                cid, current, L, L < H, episodes, conversations, messages, ventas, support_starts
+            )
         self._tickets(i, cid, c, L, support_starts, tickets)
         self._orders(cid, c, L, phone_kind, ventas, orders)
 
@@ -811,9 +875,19 @@ class _Demo:
                 if rnd() < 0.6:
                     episodes.append((w + MINUTE + int(rnd() * 30 * MINUTE), 3, channel))
             self.n_msg += 1
-            messages.append({"type": "message", "id": f"m-{self.n_msg:08d}", "contact": cid,
-                             "channel": channel, "direction": "OUTBOUND", "sender": "CAMPAIGN",
-                             "campaign": camp_id, "status": status, "sent_at": ts(w)})
+            messages.append(
+                {
+                    "type": "message",
+                    "id": f"m-{self.n_msg:08d}",
+                    "contact": cid,
+                    "channel": channel,
+                    "direction": "OUTBOUND",
+                    "sender": "CAMPAIGN",
+                    "campaign": camp_id,
+                    "status": status,
+                    "sent_at": ts(w),
+                }
+            )
             if w >= cut:
                 key = (w // DAY, channel)
                 counts[key] = counts.get(key, 0) + 1
@@ -828,8 +902,9 @@ class _Demo:
             pool = self.sales_advisors
         return pool[int(rnd() * len(pool))]
 
-    def _conversations(self, cid, group, L, deleted, episodes, conversations, messages,
-                       ventas, support_starts) -> None:
+    def _conversations(
+        self, cid, group, L, deleted, episodes, conversations, messages, ventas, support_starts
+    ) -> None:
         rnd = self.rng.random
         free = 0
         for start, source, channel in episodes:
@@ -841,6 +916,8 @@ class _Demo:
                 continue
             if source == 2:
                 kind = "SUPPORT" if rnd() < self.p_support else "COMMERCIAL"
+            elif source == 3:  # a reply to a campaign: a sales conversation
+                kind = "COMMERCIAL"
             else:
                 kind = "COMMERCIAL" if rnd() < 0.85 else "SUPPORT"
             if channel is None or channel == "EMAIL" and rnd() < 0.5:
@@ -854,8 +931,19 @@ class _Demo:
             while True:
                 if kind == "SUPPORT":
                     support_starts.append(start)
-                outcome = self._talk(cid, start, mode, kind, channel, advisor, L, deleted,
-                                     allow_transfer, conversations, messages)
+                outcome = self._talk(
+                    cid,
+                    start,
+                    mode,
+                    kind,
+                    channel,
+                    advisor,
+                    L,
+                    deleted,
+                    allow_transfer,
+                    conversations,
+                    messages,
+                )
                 closed_at, reason, transfer_to = outcome
                 if closed_at is None:
                     return  # still open at the horizon: nothing more for this contact
@@ -894,8 +982,20 @@ class _Demo:
                 return answer
         return starts[idx] + 30 + int(rng.expovariate(1 / 1500))
 
-    def _talk(self, cid, start, mode, kind, channel, advisor, L, deleted, allow_transfer,
-              conversations, messages):
+    def _talk(
+        self,
+        cid,
+        start,
+        mode,
+        kind,
+        channel,
+        advisor,
+        L,
+        deleted,
+        allow_transfer,
+        conversations,
+        messages,
+    ):
         """Simulate one conversation; returns (closed_at, closing reason, transfer target), with
         closed_at None while it is still open at the horizon. ``mode``: 0 the contact writes
         first, 1 the advisor writes first, 2 a transfer (the contact is waiting)."""
@@ -917,10 +1017,18 @@ class _Demo:
         def outbound(w, sender, who, ch, extra=None):
             nonlocal n_msg
             n_msg += 1
-            m = {"type": "message", "id": f"m-{n_msg:08d}", "contact": cid,
-                 "conversation": conv_id, "channel": ch, "direction": "OUTBOUND",
-                 "sender": sender, "advisor": who, "status": "READ" if rnd() < 0.7 else "DELIVERED",
-                 "sent_at": ts(w)}
+            m = {
+                "type": "message",
+                "id": f"m-{n_msg:08d}",
+                "contact": cid,
+                "conversation": conv_id,
+                "channel": ch,
+                "direction": "OUTBOUND",
+                "sender": sender,
+                "advisor": who,
+                "status": "READ" if rnd() < 0.7 else "DELIVERED",
+                "sent_at": ts(w),
+            }
             if who is None:
                 del m["advisor"]
             if extra:
@@ -933,18 +1041,34 @@ class _Demo:
         def inbound(w, ch):
             nonlocal n_msg
             n_msg += 1
-            append({"type": "message", "id": f"m-{n_msg:08d}", "contact": cid,
-                    "conversation": conv_id, "channel": ch, "direction": "INBOUND",
-                    "sender": "CONTACT", "sent_at": ts(w)})
+            append(
+                {
+                    "type": "message",
+                    "id": f"m-{n_msg:08d}",
+                    "contact": cid,
+                    "conversation": conv_id,
+                    "channel": ch,
+                    "direction": "INBOUND",
+                    "sender": "CONTACT",
+                    "sent_at": ts(w),
+                }
+            )
 
         def human(w):
             """An advisor's message: usually on the conversation's channel, sometimes a call,
             an e-mail or an SMS."""
             u = rnd()
             if channel == "VOICE_CALL" or u < 0.07:
-                outbound(w, "ADVISOR", advisor_id, "VOICE_CALL",
-                         {"call_outcome": "ACCEPTED" if rnd() < 0.65 else "REJECTED",
-                          "status": "DELIVERED"})
+                outbound(
+                    w,
+                    "ADVISOR",
+                    advisor_id,
+                    "VOICE_CALL",
+                    {
+                        "call_outcome": "ACCEPTED" if rnd() < 0.65 else "REJECTED",
+                        "status": "DELIVERED",
+                    },
+                )
             elif u < 0.095:
                 outbound(w, "ADVISOR", advisor_id, "EMAIL")
             elif u < 0.11:
@@ -956,9 +1080,19 @@ class _Demo:
             if channel == "VOICE_CALL" or rnd() < 0.01:
                 nonlocal n_msg
                 n_msg += 1
-                append({"type": "message", "id": f"m-{n_msg:08d}", "contact": cid,
-                        "conversation": conv_id, "channel": "VOICE_CALL", "direction": "INBOUND",
-                        "sender": "CONTACT", "call_outcome": "ACCEPTED", "sent_at": ts(w)})
+                append(
+                    {
+                        "type": "message",
+                        "id": f"m-{n_msg:08d}",
+                        "contact": cid,
+                        "conversation": conv_id,
+                        "channel": "VOICE_CALL",
+                        "direction": "INBOUND",
+                        "sender": "CONTACT",
+                        "call_outcome": "ACCEPTED",
+                        "sent_at": ts(w),
+                    }
+                )
             else:
                 inbound(w, channel)
 
@@ -970,16 +1104,20 @@ class _Demo:
         transfer_to = None
         if mode == 0:
             contact_writes(t)
-            if rnd() < 0.8 and rnd() < 0.5:
+            if t + 600 > limit:  # the horizon is seconds away: nothing else happens
+                pass
+            elif rnd() < 0.4:
                 t += 1 + int(rnd() * 6)
                 contact_writes(t)
-            if channel != "VOICE_CALL" and rnd() < 0.55:  # automatic welcome message
+            if t + 600 <= limit and channel != "VOICE_CALL" and rnd() < 0.55:
+                # an automatic welcome message
                 t += 2 + int(rnd() * 20)
                 if rnd() < 0.6:
                     outbound(t, "SYSTEM", None, channel, {"automatic": True})
                 else:
                     outbound(t, "BOT", bot_id, channel, {"automatic": True})
-            if bot or channel != "VOICE_CALL" and rnd() < 0.45:  # the bot answers first
+            if t + 600 <= limit and (bot or channel != "VOICE_CALL" and rnd() < 0.45):
+                # the bot answers first
                 t += 3 + int(rnd() * 40)
                 outbound(t, "BOT", bot_id, channel)
                 if rnd() < 0.5:
@@ -1001,6 +1139,10 @@ class _Demo:
         exchanges = int(rng.expovariate(1 / self.exchanges) + rnd())
         if mode == 0 or mode == 2:
             exchanges = max(exchanges, 1)
+        # the last days are not all dealt with yet: a backlog nobody has answered, and
+        # conversations the advisors have not closed
+        recent = not deleted and self.H - start < 4 * DAY
+        backlog = recent and mode != 1 and self.H - start < 2 * DAY and rnd() < 0.15
         transfer_at = -1
         if allow_transfer and not bot and rnd() < self.p_transfer:
             transfer_at = int(rnd() * max(exchanges, 1))
@@ -1013,13 +1155,20 @@ class _Demo:
                         others = self.sales_advisors if not support else self.support_advisors
                         to = others[int(rnd() * len(others))]
                         if to == advisor:
-                            to = self.sales_advisors[(self.sales_advisors.index(to) + 1)
-                                                     % len(self.sales_advisors)] \
-                                if to in self.sales_advisors else self.sales_advisors[0]
+                            to = (
+                                self.sales_advisors[
+                                    (self.sales_advisors.index(to) + 1) % len(self.sales_advisors)
+                                ]
+                                if to in self.sales_advisors
+                                else self.sales_advisors[0]
+                            )
                         if to != advisor:
                             transfer_to = to
                             t = tt
                             break
+                if backlog:
+                    open_at_end = True
+                    break
                 if bot:
                     a = t + 2 + int(rnd() * 20)
                 else:
@@ -1059,8 +1208,16 @@ class _Demo:
             t = r
             waiting = True
 
-        conv = {"type": "conversation", "id": conv_id, "contact": cid, "advisor": advisor_id,
-                "kind": kind, "channel": channel, "status": "CLOSED", "started_at": ts(start)}
+        conv = {
+            "type": "conversation",
+            "id": conv_id,
+            "contact": cid,
+            "advisor": advisor_id,
+            "kind": kind,
+            "channel": channel,
+            "status": "CLOSED",
+            "started_at": ts(start),
+        }
         reason = None
         closed_at: int | None = None
         if transfer_to is not None:
@@ -1076,6 +1233,13 @@ class _Demo:
             else:
                 pool = self.reason_pools[kind]
                 reason = pool[int(rnd() * len(pool))]
+            if not open_at_end and recent and rnd() < 0.45:
+                open_at_end = True
+                if not waiting and rnd() < 0.35:
+                    r = t + 15 + int(rng.lognormvariate(5.3, 1.1))
+                    if r <= limit:
+                        contact_writes(r)
+                        waiting = True
             if not open_at_end:
                 closed_at = t + 30 + int(rng.expovariate(1 / _CLOSE_DELAY[reason]))
                 if closed_at > limit:
@@ -1089,7 +1253,7 @@ class _Demo:
                     reason = None
                     if not answered:
                         conv["status"] = "NEW"
-                        if rnd() < 0.4:
+                        if mode != 2 and rnd() < 0.4:  # not assigned yet
                             del conv["advisor"]
                     elif waiting:
                         conv["status"] = "IN_PROGRESS"
@@ -1122,8 +1286,12 @@ class _Demo:
             opened.append(lo + int(rnd() * (H - lo + 1)))
         for w in opened:
             self.n_ticket += 1
-            ticket = {"type": "ticket", "id": f"t-{self.n_ticket:06d}", "contact": cid,
-                      "opened_at": self.ts(w)}
+            ticket = {
+                "type": "ticket",
+                "id": f"t-{self.n_ticket:06d}",
+                "contact": cid,
+                "opened_at": self.ts(w),
+            }
             age = H - w
             closed = w + 600 + int(rng.expovariate(1 / (1.5 * DAY)))
             if age > 5 * DAY and closed <= H:
@@ -1178,9 +1346,16 @@ class _Demo:
             if usd:
                 amount /= 5
             cents = (90, 90, 90, 0, 50, 99, 49)[int(rnd() * 7)]
-            orders.append({"type": "order", "id": f"o-{self.n_order:07d}", "contact": cid,
-                           "amount": f"{int(amount)}.{cents:02d}",
-                           "currency": "USD" if usd else "BRL", "ordered_at": self.ts(w)})
+            orders.append(
+                {
+                    "type": "order",
+                    "id": f"o-{self.n_order:07d}",
+                    "contact": cid,
+                    "amount": f"{int(amount)}.{cents:02d}",
+                    "currency": "USD" if usd else "BRL",
+                    "ordered_at": self.ts(w),
+                }
+            )
 
 
 def generate(

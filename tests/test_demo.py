@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 import pytest
-
 from tablero.demo import DEMO_BOTS, DEMO_USERS, SCALES, Scale, generate
 from tablero.geo import state_for_phone
 from tablero.orgs import DEFAULT_CLOSING_REASONS, DEFAULT_ONBOARDING_STEPS
@@ -22,8 +21,16 @@ TZ = ZoneInfo("America/Sao_Paulo")
 NOW = dt.datetime(2026, 11, 25, 15, 7, tzinfo=TZ)  # a Wednesday afternoon
 END = dt.date(2026, 11, 25)
 
-CHANNELS = {"WHATSAPP", "SMS", "EMAIL", "RCS", "FACEBOOK_MESSENGER", "INSTAGRAM", "WEBCHAT",
-            "VOICE_CALL"}
+CHANNELS = {
+    "WHATSAPP",
+    "SMS",
+    "EMAIL",
+    "RCS",
+    "FACEBOOK_MESSENGER",
+    "INSTAGRAM",
+    "WEBCHAT",
+    "VOICE_CALL",
+}
 STATUSES = {"NEW", "WAITING", "IN_PROGRESS", "CLOSED"}
 ENUMS = {
     ("user", "profile"): {"ADMIN", "OPERATOR", "VIEWER", "AGENT"},
@@ -46,25 +53,43 @@ FIELDS: dict[str, tuple[set[str], set[str]]] = {
     "group": ({"id", "name"}, set()),
     "closing_reason": ({"id", "name"}, {"closes"}),
     "schedule": ({"timezone", "weekly"}, {"advisor", "holidays"}),
-    "contact": ({"id", "created_at"},
-                {"name", "phone", "origin", "entry_group", "current_group", "deleted_at"}),
+    "contact": (
+        {"id", "created_at"},
+        {"name", "phone", "origin", "entry_group", "current_group", "deleted_at"},
+    ),
     "campaign": ({"id", "name", "channel"}, {"journey", "sent_at"}),
-    "conversation": ({"id", "contact", "kind", "channel", "status", "started_at"},
-                     {"advisor", "closed_at", "closing_reason", "transferred_to", "sentiment"}),
-    "message": ({"id", "contact", "channel", "direction", "sender", "sent_at"},
-                {"conversation", "advisor", "campaign", "status", "call_outcome", "automatic"}),
+    "conversation": (
+        {"id", "contact", "kind", "channel", "status", "started_at"},
+        {"advisor", "closed_at", "closing_reason", "transferred_to", "sentiment"},
+    ),
+    "message": (
+        {"id", "contact", "channel", "direction", "sender", "sent_at"},
+        {"conversation", "advisor", "campaign", "status", "call_outcome", "automatic"},
+    ),
     "ticket": ({"id", "status", "opened_at"}, {"contact", "closed_at"}),
     "order": ({"id", "contact", "amount", "ordered_at"}, {"currency"}),
     "plan_usage": ({"day", "channel", "used", "quota"}, set()),
     "onboarding_step": ({"id", "done"}, set()),
 }
-TIMESTAMPS = {"created_at", "deleted_at", "sent_at", "started_at", "closed_at", "opened_at",
-              "ordered_at"}
+TIMESTAMPS = {
+    "created_at",
+    "deleted_at",
+    "sent_at",
+    "started_at",
+    "closed_at",
+    "opened_at",
+    "ordered_at",
+}
 # field -> the type of record it refers to
 REFERENCES = {
-    "advisor": "user", "transferred_to": "user", "entry_group": "group",
-    "current_group": "group", "closing_reason": "closing_reason", "contact": "contact",
-    "conversation": "conversation", "campaign": "campaign",
+    "advisor": "user",
+    "transferred_to": "user",
+    "entry_group": "group",
+    "current_group": "group",
+    "closing_reason": "closing_reason",
+    "contact": "contact",
+    "conversation": "conversation",
+    "campaign": "campaign",
 }
 MONEY = re.compile(r"^\d+\.\d{2}$")
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -103,7 +128,8 @@ def validate(records) -> collections.Counter:
             if field in REFERENCES and not (kind == "schedule" and value is None):
                 target = REFERENCES[field]
                 assert isinstance(value, str) and value in seen[target], (
-                    f"record {n} ({kind}) refers to {target} {value!r} not yielded before")
+                    f"record {n} ({kind}) refers to {target} {value!r} not yielded before"
+                )
         if kind == "order":
             assert MONEY.match(record["amount"]) and Decimal(record["amount"]) > 0, record
             assert record.get("currency", "BRL") in ("BRL", "USD"), record
@@ -171,15 +197,19 @@ def test_same_seed_same_sequence_other_seed_other_sequence(small):
     other = list(generate("tiny", 8, end=END))
     assert other != tiny_a
     assert [r for r in other if r["type"] == "contact"][:20] != [
-        r for r in tiny_a if r["type"] == "contact"][:20]
+        r for r in tiny_a if r["type"] == "contact"
+    ][:20]
 
 
 def test_small_scale_hits_its_targets(small):
     counts = validate(small)
     target = SCALES["small"]
     assert counts["contact"] == target.contacts
-    for kind, goal in (("message", target.messages), ("conversation", target.conversations),
-                       ("order", target.orders)):
+    for kind, goal in (
+        ("message", target.messages),
+        ("conversation", target.conversations),
+        ("order", target.orders),
+    ):
         assert abs(counts[kind] - goal) <= 0.1 * goal, (kind, counts[kind], goal)
     assert 5 <= counts["group"] <= 10
     assert 0 < counts["ticket"] < 0.1 * target.contacts
@@ -355,8 +385,11 @@ def test_messages_bots_automatic_calls_and_timing(by_type):
         first_in = next((m for m in group if m["sender"] == "CONTACT"), None)
         answer = next((m for m in group if m["sender"] == "ADVISOR"), None)
         if first_in and answer and first_in is group[0]:
-            delays.append((parse_instant(answer["sent_at"]) - parse_instant(first_in["sent_at"]))
-                          .total_seconds())
+            delays.append(
+                (
+                    parse_instant(answer["sent_at"]) - parse_instant(first_in["sent_at"])
+                ).total_seconds()
+            )
     delays.sort()
     median = delays[len(delays) // 2]
     assert 60 < median < 4 * 3600
@@ -372,8 +405,9 @@ def test_nothing_after_now_and_today_is_not_empty(small, by_type):
     opened_today = [t for t in by_type["ticket"] if t["opened_at"].startswith(today)]
     assert len(opened_today) >= 3
     assert any(t["status"] != "CLOSED" for t in by_type["ticket"])
-    open_support = [c for c in by_type["conversation"]
-                    if c["kind"] == "SUPPORT" and c["status"] != "CLOSED"]
+    open_support = [
+        c for c in by_type["conversation"] if c["kind"] == "SUPPORT" and c["status"] != "CLOSED"
+    ]
     assert open_support
 
 
@@ -398,7 +432,7 @@ def test_orders_spread_over_rfm_segments(by_type):
     currencies = collections.Counter(o["currency"] for o in orders)
     assert 0.005 < currencies["USD"] / len(orders) < 0.05
     amounts = sorted(Decimal(o["amount"]) for o in orders)
-    assert amounts[0] < 50 < 1000 < amounts[-1]
+    assert amounts[0] < 50 and amounts[-1] > 1000
 
     # RFM scores and segments as SPEC 7 defines them: every segment has contacts
     last = {c: max(parse_instant(o["ordered_at"]) for o in v) for c, v in per_contact.items()}

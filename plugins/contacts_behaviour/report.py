@@ -7,6 +7,7 @@ report that runs its own query on a worker thread, so a client pays only for wha
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -84,8 +85,8 @@ class ContactsBehaviourReport:
     async def message_funnel(
         self,
         info: Info,
-        attribution_days: int = strawberry.argument(
-            default=DEFAULT_ATTRIBUTION_DAYS, description=_WINDOW
+        attribution_days: Annotated[int, strawberry.argument(description=_WINDOW)] = (
+            DEFAULT_ATTRIBUTION_DAYS
         ),
     ) -> ContactsBehaviourMessageFunnel:
         days = queries.attribution_days(attribution_days)
@@ -102,8 +103,8 @@ class ContactsBehaviourReport:
     async def journey_funnel(
         self,
         info: Info,
-        attribution_days: int = strawberry.argument(
-            default=DEFAULT_ATTRIBUTION_DAYS, description=_WINDOW
+        attribution_days: Annotated[int, strawberry.argument(description=_WINDOW)] = (
+            DEFAULT_ATTRIBUTION_DAYS
         ),
     ) -> ContactsBehaviourJourneyFunnel:
         days = queries.attribution_days(attribution_days)

@@ -38,7 +38,6 @@ from tablero import (
 from .types import (
     HomeActivePlan,
     HomeFirstStep,
-    HomeOverview,
     HomePendingAttentions,
     HomePeriod,
     HomePlanChannel,
@@ -205,9 +204,7 @@ def contact_base(conn: Connection, f: ReportFilters) -> Comparison:
     k = Contact.__table__.c
 
     def alive_at(end_ts: int):
-        alive = and_(
-            k.created_at < end_ts, or_(k.deleted_at.is_(None), k.deleted_at >= end_ts)
-        )
+        alive = and_(k.created_at < end_ts, or_(k.deleted_at.is_(None), k.deleted_at >= end_ts))
         return func.coalesce(func.sum(case((alive, 1), else_=0)), 0)
 
     current, previous = conn.execute(
@@ -237,38 +234,19 @@ def reached_contacts(conn: Connection, f: ReportFilters) -> Comparison:
     return Comparison.of(int(current), int(previous))
 
 
-def attention_contacts(conn: Connection, f: ReportFilters) -> dict[str, Comparison]:
-    """Per conversation kind: distinct contacts with a conversation of that kind started in
-    each window (one scan of the conversations started over the 60 days)."""
+def attention_contacts(conn: Connection, f: ReportFilters, kind: str) -> Comparison:
+    """Distinct contacts with a conversation of ``kind`` started in each window."""
     c = Conversation.__table__.c
 
-    def distinct_in(rng: DateRange, kind: str):
-        return func.count(
-            distinct(case((and_(_in(c.started_at, rng), c.kind == kind), c.contact_id)))
+    def distinct_in(rng: DateRange):
+        return func.count(distinct(case((_in(c.started_at, rng), c.contact_id))))
+
+    current, previous = conn.execute(
+        select(distinct_in(f.current), distinct_in(f.previous)).where(
+            *f.where(Conversation, which=None), *_spanning(c.started_at, f), c.kind == kind
         )
-
-    row = conn.execute(
-        select(
-            distinct_in(f.current, "COMMERCIAL"),
-            distinct_in(f.previous, "COMMERCIAL"),
-            distinct_in(f.current, "SUPPORT"),
-            distinct_in(f.previous, "SUPPORT"),
-        ).where(*f.where(Conversation, which=None), *_spanning(c.started_at, f))
     ).one()
-    return {
-        "COMMERCIAL": Comparison.of(int(row[0]), int(row[1])),
-        "SUPPORT": Comparison.of(int(row[2]), int(row[3])),
-    }
-
-
-def overview(conn: Connection, f: ReportFilters) -> HomeOverview:
-    attention = attention_contacts(conn, f)
-    return HomeOverview(
-        contact_base=contact_base(conn, f),
-        reached_contacts=reached_contacts(conn, f),
-        commercial_contacts=attention["COMMERCIAL"],
-        support_contacts=attention["SUPPORT"],
-    )
+    return Comparison.of(int(current), int(previous))
 
 
 # ---- tickets, pending attentions, satisfaction ---------------------------------------------

@@ -14,7 +14,7 @@ import strawberry
 from strawberry.types import Info
 from tablero import (
     AttentionDistribution,
-    BadUserInput,
+    Comparison,
     DailyVolume,
     Geography,
     ReportFilters,
@@ -29,12 +29,50 @@ from . import queries
 from .types import (
     HomeActivePlan,
     HomeFirstStep,
-    HomeOverview,
     HomePendingAttentions,
     HomePeriod,
     HomeQuickAction,
     HomeSatisfaction,
 )
+
+
+@strawberry.type(
+    name="HomeOverview",
+    description="The organization at a glance: each figure for the current 30-day window "
+    "compared with the previous 30 days. Contact counts are distinct over the whole window.",
+)
+class HomeOverview:
+    filters: strawberry.Private[ReportFilters]
+
+    @strawberry.field(
+        description="Contacts registered and not deleted at the window's end (created before "
+        "the end, and not deleted before it). For the current window the end is asOf."
+    )
+    async def contact_base(self, info: Info) -> Comparison:
+        return await info.context.run(lambda conn: queries.contact_base(conn, self.filters))
+
+    @strawberry.field(
+        description="Distinct contacts sent at least one outbound message (any channel, any "
+        "sender: campaign, advisor, bot, system) in the window. Date basis: messages sent."
+    )
+    async def reached_contacts(self, info: Info) -> Comparison:
+        return await info.context.run(lambda conn: queries.reached_contacts(conn, self.filters))
+
+    @strawberry.field(
+        description="Distinct contacts with a COMMERCIAL conversation started in the window."
+    )
+    async def commercial_contacts(self, info: Info) -> Comparison:
+        return await info.context.run(
+            lambda conn: queries.attention_contacts(conn, self.filters, "COMMERCIAL")
+        )
+
+    @strawberry.field(
+        description="Distinct contacts with a SUPPORT conversation started in the window."
+    )
+    async def support_contacts(self, info: Info) -> Comparison:
+        return await info.context.run(
+            lambda conn: queries.attention_contacts(conn, self.filters, "SUPPORT")
+        )
 
 
 @strawberry.type(
@@ -70,8 +108,8 @@ class HomePage:
         description="Contact base, reached contacts, contacts in commercial attention and in "
         "support: current 30 days vs previous 30 days."
     )
-    async def overview(self, info: Info) -> HomeOverview:
-        return await info.context.run(lambda conn: queries.overview(conn, self.filters))
+    def overview(self) -> HomeOverview:
+        return HomeOverview(filters=self.filters)
 
     @strawberry.field(
         description="30 zero-filled days: sends (outbound messages sent, any channel and sender), "
@@ -104,18 +142,14 @@ class HomePage:
         description="Tickets opened on asOf's local day, from its midnight up to asOf."
     )
     async def tickets_opened_today(self, info: Info) -> int:
-        return await info.context.run(
-            lambda conn: queries.tickets_opened_today(conn, self.filters)
-        )
+        return await info.context.run(lambda conn: queries.tickets_opened_today(conn, self.filters))
 
     @strawberry.field(
         description="Support conversations started in the 30 days and not finished: NEW, "
         "WAITING or IN_PROGRESS (their current status)."
     )
     async def pending_attentions(self, info: Info) -> HomePendingAttentions:
-        return await info.context.run(
-            lambda conn: queries.pending_attentions(conn, self.filters)
-        )
+        return await info.context.run(lambda conn: queries.pending_attentions(conn, self.filters))
 
     @strawberry.field(
         description="Satisfaction index over the conversations started in the 30 days."
@@ -141,9 +175,9 @@ class HomeQuery:
     async def home(self, info: Info, as_of: AsOf = None) -> HomePage:
         viewer = await info.context.viewer()
         as_of = as_of or info.context.now
-        if as_of.tzinfo is None:
-            raise BadUserInput("asOf must carry a time zone offset, e.g. 2026-11-25T12:00:00-03:00")
-        return HomePage(filters=queries.home_filters(viewer.org.id, viewer.org.timezone, as_of))
+        # trailing_days refuses an asOf without an offset or out of range (BAD_USER_INPUT).
+        f = queries.home_filters(viewer.org.id, viewer.org.timezone, as_of)
+        return HomePage(filters=f)
 
 
 @strawberry.type

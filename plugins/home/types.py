@@ -1,4 +1,5 @@
-"""The home page's GraphQL output types (data only; the resolvers live in ``schema.py``).
+"""The home page's GraphQL output types (plain data; the types whose fields run queries —
+``HomePage`` and ``HomeOverview`` — live in ``schema.py``).
 
 Type names start with ``Home`` so they never clash with another panel's. The shared shapes
 (``Comparison``, ``DailyVolume``, ``AttentionDistribution``, ``Geography``) come from the core.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import strawberry
-from tablero import Channel, Comparison
+from tablero import Channel
 
 
 @strawberry.type(
@@ -62,28 +63,6 @@ class HomeQuickAction:
     key: str
     label: str
     route: str = strawberry.field(description="The frontend route the button opens.")
-
-
-@strawberry.type(
-    name="HomeOverview",
-    description="The organization at a glance: each figure for the current 30-day window "
-    "compared with the previous 30 days. Contact counts are distinct over the whole window.",
-)
-class HomeOverview:
-    contact_base: Comparison = strawberry.field(
-        description="Contacts registered and not deleted at the window's end (created before "
-        "the end, and not deleted before it). For the current window the end is asOf."
-    )
-    reached_contacts: Comparison = strawberry.field(
-        description="Distinct contacts sent at least one outbound message (any channel, any "
-        "sender: campaign, advisor, bot, system) in the window. Date basis: messages sent."
-    )
-    commercial_contacts: Comparison = strawberry.field(
-        description="Distinct contacts with a COMMERCIAL conversation started in the window."
-    )
-    support_contacts: Comparison = strawberry.field(
-        description="Distinct contacts with a SUPPORT conversation started in the window."
-    )
 
 
 @strawberry.type(

@@ -26,7 +26,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import BigInteger, and_, case, cast, func, insert, literal, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Subquery
-
 from tablero import (
     MONEY_SCALE,
     Automation,

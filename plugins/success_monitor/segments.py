@@ -24,7 +24,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import strawberry
-
 from tablero import StartupError
 
 SCORES = range(1, 6)

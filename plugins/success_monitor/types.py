@@ -10,7 +10,6 @@ from decimal import Decimal
 import strawberry
 from sqlalchemy.exc import IntegrityError
 from strawberry.types import Info
-
 from tablero import (
     BadUserInput,
     Comparison,

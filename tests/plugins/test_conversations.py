@@ -28,7 +28,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-
 from tablero import ClosingReasonRule, hookimpl
 from tablero.ingest import ingest_records
 from tablero.orgs import create_organization
@@ -87,9 +86,10 @@ def answers(id, contact, conv, advisor, day, hhmm, channel="WHATSAPP", sender="A
 
 WEEKDAYS_9_TO_18 = {str(d): [["09:00", "18:00"]] for d in range(1, 6)}
 
+# fmt: off
 RECORDS = [
     {"type": "schedule", "advisor": None, "timezone": "America/Sao_Paulo",
-     "weekly": WEEKDAYS_9_TO_18, "holidays": {"country": "BR"}},  # fmt: skip
+     "weekly": WEEKDAYS_9_TO_18, "holidays": {"country": "BR"}},
     {"type": "user", "id": "ana", "name": "Ana", "profile": "AGENT"},
     {"type": "user", "id": "bia", "name": "Bia", "profile": "AGENT"},
     {"type": "user", "id": "robo", "name": "Robô", "profile": "AGENT", "is_bot": True},
@@ -134,13 +134,13 @@ RECORDS = [
     # c6: entered sales, now in support; bia answers by e-mail in 600 s; closed "No interesado".
     contact("c6", 17, "15:00", "Instagram", "sales", "support"),
     conversation("v6", "c6", "bia", 17, "15:00", channel="EMAIL",
-                 **closed("no-interesado", 18, "12:00")),  # fmt: skip
+                 **closed("no-interesado", 18, "12:00")),
     says("m6a", "c6", "v6", 17, "15:00", channel="EMAIL"),
     answers("m6b", "c6", "v6", "bia", 17, "15:10", channel="EMAIL"),
     # c7: ana answers by SMS in 300 s, then transfers to bia (the transfer closes v7a).
     contact("c7", 18, "10:00", "Instagram", "support"),
     conversation("v7a", "c7", "ana", 18, "10:00", channel="SMS",
-                 **closed(None, 18, "11:00", transferred_to="bia")),  # fmt: skip
+                 **closed(None, 18, "11:00", transferred_to="bia")),
     says("m7a", "c7", "v7a", 18, "10:00", channel="SMS"),
     answers("m7b", "c7", "v7a", "ana", 18, "10:05", channel="SMS"),
     conversation("v7b", "c7", "bia", 18, "11:00"),
@@ -153,7 +153,7 @@ RECORDS = [
     # c9: bia answers on Messenger in 2400 s; "Venta" closes on Friday.
     contact("c9", 19, "14:00", "Facebook", "sales"),
     conversation("v9", "c9", "bia", 19, "14:00", channel="FACEBOOK_MESSENGER",
-                 **closed("venta", 20, "10:00")),  # fmt: skip
+                 **closed("venta", 20, "10:00")),
     says("m9a", "c9", "v9", 19, "14:00", channel="FACEBOOK_MESSENGER"),
     answers("m9b", "c9", "v9", "bia", 19, "14:40", channel="FACEBOOK_MESSENGER"),
     # c10: created and its conversation started Sunday 23:30 local (Monday 02:30 UTC); bia
@@ -163,6 +163,7 @@ RECORDS = [
     says("m10a", "c10", "v10", 22, "23:30"),
     answers("m10b", "c10", "v10", "bia", 23, "09:00"),
 ]
+# fmt: on
 
 # Another organization with the same records and one more contact: none of it may count above.
 OTHER_RECORDS = RECORDS + [contact("other-only", 16, "12:00", "Facebook", "sales")]
@@ -220,7 +221,9 @@ def report(api, *, granularity="DAY", profile="ADMIN", user=None, **filters):
 
 
 def cell(heatmap, weekday, hour):
-    return next(c["value"] for c in heatmap["cells"] if (c["weekday"], c["hour"]) == (weekday, hour))
+    return next(
+        c["value"] for c in heatmap["cells"] if (c["weekday"], c["hour"]) == (weekday, hour)
+    )
 
 
 def comparison(value, previous, change, percent):
@@ -238,10 +241,12 @@ def test_period_and_previous_period(api):
 
 
 def test_first_response_time(api):
-    first = report(api)["firstResponseTime"]
+    figures = report(api)
+    first = figures["firstResponseTime"]
     # Contacts created in the period: c1..c10 (c5 deleted, still one of them). Answered: 8;
-    # never answered: c5 (deleted) and c8 (only the bot wrote).
+    # never answered: c5 (deleted) and c8 (only the bot wrote). Together: the new contacts.
     assert (first["answeredContacts"], first["unansweredContacts"]) == (8, 2)
+    assert figures["newContacts"]["total"] == 10
     # Calendar seconds: c7 300, c4 600, c6 600, c3 1200, c1 1800, c9 2400, c10 34200,
     # c2 59400 -> median (1200 + 1800) / 2 = 1500. Previous period: c0 1200.
     assert first["calendar"] == comparison(1500.0, 1200.0, 300.0, 25.0)
@@ -456,10 +461,10 @@ def test_bad_input_is_a_clear_error(api):
 
 
 def numbers(rows):
-    """CSV cells back to numbers ('' -> None) for comparing with GraphQL."""
+    """CSV cells back to numbers (empty -> None) for comparing with GraphQL."""
 
     def convert(cell):
-        if cell == "":
+        if cell in ("", None):
             return None
         try:
             return int(cell)

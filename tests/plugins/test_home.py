@@ -18,7 +18,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import event
-
 from tablero import QuickAction, hookimpl, trailing_days
 from tablero.ingest import ingest_records
 from tablero.plugin_manager import Registry, make_plugin_manager
@@ -506,9 +505,10 @@ def test_as_of_reproduces_an_earlier_page(orgs, make_api):
     assert overview["overview"]["reachedContacts"] == comparison(4, 2, 2, 100.0)
 
 
-def test_as_of_without_an_offset_is_bad_user_input(orgs, make_api):
+@pytest.mark.parametrize("as_of", ["2026-11-25T12:00:00", "0001-01-01T00:00:00+00:00"])
+def test_as_of_without_an_offset_or_out_of_range_is_bad_user_input(orgs, make_api, as_of):
     codes = make_api(orgs[0]).error_codes(
-        "{ home(asOf: \"2026-11-25T12:00:00\") { ticketsOpenedToday } }"
+        "query ($a: DateTime) { home(asOf: $a) { ticketsOpenedToday } }", {"a": as_of}
     )
     assert codes == ["BAD_USER_INPUT"]
 
