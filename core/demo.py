@@ -11,9 +11,14 @@ Design decisions (written down for report authors):
 
 * Time runs on a wall clock in the organization's time zone: second ``w`` is ``w`` seconds after
   local midnight of the first day (``end`` minus 364 days). Timestamps are written with the zone's
-  offset (``2026-11-03T14:05:00-03:00``). The *horizon* is the last instant with data: now when
-  ``end`` is today (so "today" panels fill up during the day), 18:00 local otherwise, or the
-  ``now`` argument. Nothing is ever dated after the horizon.
+  offset (``2026-11-03T14:05:00-03:00``). The *horizon* is the last instant with data: the clock
+  (``now``, default the current time) when ``end`` is today, so "today" panels fill up during
+  the day; 18:00 local on ``end`` when it is a past day, so the sequence depends only on scale,
+  seed and ``end``. Nothing is ever dated after the horizon.
+* Volume grows over the year: 12% of the contacts are an import on the first working days (the
+  company's existing base), the others arrive at a rate that triples over the year, mostly on
+  working days and hours (with evenings, nights, week-ends and the BR/SP holidays quieter).
+  Contacts come back mostly within a few months of their creation.
 * Streaming: contacts are simulated in blocks of :data:`BLOCK` contacts; each block yields its
   contacts, then their conversations, messages, tickets and orders, so every reference points to a
   record yielded earlier and memory stays bounded. Users, groups, the custom closing reason,
@@ -30,8 +35,17 @@ Design decisions (written down for report authors):
 * Open conversations (``NEW`` = no human answer yet, ``IN_PROGRESS`` = the contact wrote last,
   ``WAITING`` = the advisor wrote last) are the ones still running at the horizon; some ``NEW``
   ones have no advisor yet.
+  The last four days are not all dealt with: some conversations are left open, and a backlog of
+  new ones has had no human answer.
 * "Today" has activity up to the horizon; in addition a campaign is sent today (or yesterday if
   the horizon is before 01:00) and a few tickets are opened today.
+* Plan usage: WHATSAPP, SMS and EMAIL, one record per day for the last 60 days (today included,
+  partial); ``used`` counts the outbound messages generated that day on that channel (campaign,
+  advisor, bot and automatic), ``quota`` is a fixed round number per channel near the 85th
+  percentile of a day's use, so campaign days go over it.
+* External ids: ``c-000001`` contacts, ``conv-0000001`` conversations, ``m-00000001`` messages,
+  ``t-000001`` tickets, ``o-0000001`` orders, ``camp-0001`` campaigns, ``agent-01`` advisors,
+  ``bot-01``/``bot-02`` bots; groups by slug (``vendas-sp``, ``suporte``, ...).
 """
 
 from __future__ import annotations
@@ -1371,8 +1385,11 @@ def generate(
     Records are plain dicts as they appear in NDJSON (timestamps ISO 8601 with the zone's offset,
     money as decimal strings). ``end`` defaults to today in ``timezone``; when ``end`` is today
     the data runs up to now (so "today" panels are not empty), otherwise up to 18:00 local on
-    ``end``. ``now`` pins the clock (an aware datetime). The same scale, seed, end and clock give
-    the same sequence. Memory stays bounded: contacts are simulated :data:`BLOCK` at a time and
-    every reference points to a record yielded earlier.
+    ``end``. ``now`` pins the clock (an aware datetime; default the current time). The same
+    scale, seed and past ``end`` always give the same sequence (with ``end`` today: the same
+    ``now`` does). Memory stays bounded: contacts are simulated :data:`BLOCK` at a time and every
+    reference points to a record yielded earlier.
+
+    Raises ``ValueError`` at once for an unknown scale or an ``end`` after today.
     """
     return _Demo(scale, seed, end, timezone, now).records()

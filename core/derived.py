@@ -48,7 +48,7 @@ from .db import Database
 from .models import EFFECTIVE_MESSAGE_CHANNELS, ResponseInterval
 
 DEFAULT_HOLIDAY_COUNTRY = "BR"
-RANGE_SIZE = 50_000  # ids per step of a whole-organization refresh (bounds memory)
+RANGE_SIZE = 20_000  # ids per step of a whole-organization refresh (bounds memory)
 UPDATE_BATCH = 10_000
 
 _Where = Callable[[str], str]
@@ -237,10 +237,12 @@ def _present(rows: list, i: int) -> np.ndarray:
     return np.fromiter((r[i] is not None for r in rows), dtype=bool, count=len(rows))
 
 
-def _execute_many(conn: Connection, sql: str, params: list[dict]) -> None:
-    statement = text(sql)
-    for i in range(0, len(params), UPDATE_BATCH):
-        conn.execute(statement, params[i : i + UPDATE_BATCH])
+def _execute_many(conn: Connection, sql: str, rows: list[tuple]) -> None:
+    """``executemany`` straight to the driver (``?`` placeholders, tuples), in batches."""
+    if conn.dialect.name == "postgresql":
+        sql = sql.replace("?", "%s")
+    for i in range(0, len(rows), UPDATE_BATCH):
+        conn.exec_driver_sql(sql, rows[i : i + UPDATE_BATCH])
 
 
 def _states(conn: Connection, org: dict, where: _Where) -> None:
@@ -253,13 +255,12 @@ def _states(conn: Connection, org: dict, where: _Where) -> None:
     ).all()
     states = geo.states_for_phones([phone for _, phone, _ in rows])
     changed = [
-        {"org": org["org"], "id": cid, "state": state}
+        (state, org["org"], cid)
         for (cid, _, old), state in zip(rows, states, strict=True)
         if state != old
     ]
     _execute_many(
-        conn, "UPDATE contact SET state = :state WHERE organization_id = :org AND id = :id",
-        changed,
+        conn, "UPDATE contact SET state = ? WHERE organization_id = ? AND id = ?", changed
     )
 
 
@@ -340,15 +341,12 @@ def _conversation_facts(conn: Connection, org: dict, schedules: _Schedules, wher
         new = (ans, frc, frb) if has_a else (None, None, None)
         new += (clc, clb) if has_c else (None, None)
         if new != tuple(row[4:9]):
-            changed.append(
-                {"org": org_id, "id": row[0], "fa": new[0], "fc": new[1], "fb": new[2],
-                 "cc": new[3], "cb": new[4]}
-            )
+            changed.append((*new, org_id, row[0]))
     _execute_many(
         conn,
-        "UPDATE conversation SET first_response_at = :fa, first_response_calendar_s = :fc,"
-        " first_response_business_s = :fb, close_calendar_s = :cc, close_business_s = :cb"
-        " WHERE organization_id = :org AND id = :id",
+        "UPDATE conversation SET first_response_at = ?, first_response_calendar_s = ?,"
+        " first_response_business_s = ?, close_calendar_s = ?, close_business_s = ?"
+        " WHERE organization_id = ? AND id = ?",
         changed,
     )
 
@@ -381,15 +379,12 @@ def _contact_facts(conn: Connection, org: dict, schedules: _Schedules, where: _W
     ):
         new = (at, contact[1], cal, bus) if has else (None, None, None, None)
         if new != tuple(row[2:6]):
-            changed.append(
-                {"org": org_id, "id": row[0], "at": new[0], "adv": new[1], "cal": new[2],
-                 "bus": new[3]}
-            )
+            changed.append((*new, org_id, row[0]))
     _execute_many(
         conn,
-        "UPDATE contact SET first_contact_at = :at, first_contact_advisor_id = :adv,"
-        " first_contact_calendar_s = :cal, first_contact_business_s = :bus"
-        " WHERE organization_id = :org AND id = :id",
+        "UPDATE contact SET first_contact_at = ?, first_contact_advisor_id = ?,"
+        " first_contact_calendar_s = ?, first_contact_business_s = ?"
+        " WHERE organization_id = ? AND id = ?",
         changed,
     )
 
@@ -441,15 +436,15 @@ def _intervals(conn: Connection, org: dict, schedules: _Schedules, where: _Where
         cid = row[0]
         seq = seq + 1 if cid == previous else 1
         previous = cid
-        out.append(
-            {"organization_id": org_id, "conversation_id": cid, "seq": seq,
-             "contact_id": row[1], "advisor_id": row[2], "channel": row[3],
-             "asked_at": row[4], "answered_at": row[5], "calendar_s": row[5] - row[4],
-             "business_s": bus}
-        )
-    insert = ResponseInterval.__table__.insert()
-    for i in range(0, len(out), UPDATE_BATCH):
-        conn.execute(insert, out[i : i + UPDATE_BATCH])
+        out.append((org_id, cid, seq, row[1], row[2], row[3], row[4], row[5], row[5] - row[4],
+                    bus))
+    _execute_many(conn, _INSERT_INTERVAL, out)
 
+
+_INSERT_INTERVAL = (
+    f"INSERT INTO {ResponseInterval.__tablename__} (organization_id, conversation_id, seq,"
+    " contact_id, advisor_id, channel, asked_at, answered_at, calendar_s, business_s)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 __all__ = ["DEFAULT_HOLIDAY_COUNTRY", "EFFECTIVE_SQL", "refresh"]

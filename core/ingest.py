@@ -41,12 +41,13 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection
@@ -285,19 +286,41 @@ _fromiso = datetime.fromisoformat
 _TS_HINT = 'use ISO 8601 with an offset, e.g. "2026-11-03T14:05:00-03:00" or "...Z"'
 
 
+# The common timestamp shapes ("2026-11-03T14:05:00-03:00", "2026-11-03T14:05:00Z") take a fast
+# path: the UTC epoch second of the start of the local hour, keyed by the text of date, hour and
+# offset (filled by the full parser, so only validated texts get in), plus a table of the 3,600
+# "MM:SS" texts. Most timestamps of a batch share a few thousand hours.
+_HOUR_STARTS: dict[str, int] = {}
+_MINUTE_SECONDS: dict[str, int] = {
+    f"{m:02d}:{sec:02d}": m * 60 + sec for m in range(60) for sec in range(60)
+}
+
+
 def _c_ts(name, v, _extra):
     if type(v) is str:
+        n = len(v)
+        if n == 25 or n == 20:
+            base = _HOUR_STARTS.get(v[:13] + v[19:])
+            if base is not None and v[13] == ":":
+                seconds = _MINUTE_SECONDS.get(v[14:19])
+                if seconds is not None:
+                    return base + seconds
         try:
             dt = _fromiso(v)
         except ValueError:
             raise _Bad(f'bad timestamp "{v}": {_TS_HINT}') from None
-    elif isinstance(v, datetime):
-        dt = v
-    else:
-        raise _Bad(f'"{name}" must be a timestamp string (got {_json_type(v)}): {_TS_HINT}')
-    if dt.tzinfo is None or (type(v) is not str and dt.utcoffset() is None):
-        raise _Bad(f'timestamp "{v}" has no offset: {_TS_HINT}')
-    return int(dt.timestamp() // 1)
+        if dt.tzinfo is None:
+            raise _Bad(f'timestamp "{v}" has no offset: {_TS_HINT}')
+        epoch = int(dt.timestamp() // 1)
+        if (n == 25 or n == 20) and v[10] == "T" and v[13] == ":" and v[16] == ":" \
+                and v[19] in "+-Z" and len(_HOUR_STARTS) < 200_000:
+            _HOUR_STARTS[v[:13] + v[19:]] = epoch - (dt.minute * 60 + dt.second)
+        return epoch
+    if isinstance(v, datetime):
+        if v.tzinfo is None or v.utcoffset() is None:
+            raise _Bad(f'timestamp "{v}" has no offset: {_TS_HINT}')
+        return int(v.timestamp() // 1)
+    raise _Bad(f'"{name}" must be a timestamp string (got {_json_type(v)}): {_TS_HINT}')
 
 
 _MONEY = re.compile(r"(\d+)(?:\.(\d{1,4}))?")
@@ -379,6 +402,8 @@ class _Type:
     refs: list[tuple[str, str]] = field(default_factory=list)
     has_id: bool = True
     allowed: frozenset = frozenset()
+    validate: Callable | None = None  # generated, see _compile_validator
+    check: Callable | None = None  # cross-field rules
 
     def __post_init__(self):
         extra = {"type"} | ({"id"} if not self.has_id else set())
@@ -576,77 +601,166 @@ _COLUMNS: dict[str, list[tuple[str, str, str | None]]] = {
 }
 
 
-def _check_record(tname: str, rec: dict, lineno: int, errors: list[LineError]) -> bool:
-    """Cross-field rules of one (type-valid) record; appends errors, returns ok."""
+def _check_conversation(rec: dict, lineno: int, errors: list[LineError]) -> bool:
     ok = True
-    if tname == "conversation":
-        if rec["closed_at"] is None:
-            for f in ("closing_reason", "transferred_to"):
-                if rec[f] is not None:
-                    errors.append(LineError(lineno, "closed_at", f'"{f}" requires "closed_at" '
-                                            "(a closed or transferred conversation has ended)"))
-                    ok = False
-        elif rec["closed_at"] < rec["started_at"]:
-            errors.append(LineError(lineno, "closed_at", '"closed_at" is before "started_at"'))
-            ok = False
-    elif tname == "message":
-        if rec["call_outcome"] is not None and rec["channel"] != "VOICE_CALL":
-            errors.append(LineError(lineno, "call_outcome",
-                                    '"call_outcome" is only for channel VOICE_CALL'))
-            ok = False
-    elif tname == "ticket":
-        if rec["closed_at"] is not None and rec["closed_at"] < rec["opened_at"]:
-            errors.append(LineError(lineno, "closed_at", '"closed_at" is before "opened_at"'))
-            ok = False
-    elif tname == "schedule":
-        holidays = rec["holidays"] or {}
-        bad_keys = set(holidays) - {"country", "subdiv"}
-        if bad_keys:
-            errors.append(LineError(lineno, "holidays", f'unknown key "{min(bad_keys)}" '
-                                    '(expected {"country": "BR", "subdiv": "SP"})'))
-            return False
-        country, subdiv = holidays.get("country"), holidays.get("subdiv")
-        for k, v in (("country", country), ("subdiv", subdiv)):
-            if v is not None and type(v) is not str:
-                errors.append(LineError(lineno, "holidays", f'"holidays.{k}" must be a string'))
-                return False
-        if subdiv is not None and country is None:
-            errors.append(LineError(lineno, "holidays", '"holidays.subdiv" requires a "country"'))
-            return False
-        try:
-            schedule = business_hours.Schedule.from_weekly(
-                rec["timezone"], rec["weekly"], country, subdiv
-            )
-        except business_hours.ScheduleError as exc:
-            reason = str(exc)
-            where = "holidays" if "holiday" in reason.lower() else "weekly"
-            errors.append(LineError(lineno, where, reason))
-            return False
-        rec["holiday_country"] = schedule.holiday_country
-        rec["holiday_subdiv"] = schedule.holiday_subdiv
-        rec["weekly_json"] = json.dumps(rec["weekly"], sort_keys=True, separators=(",", ":"))
+    if rec["closed_at"] is None:
+        for f in ("closing_reason", "transferred_to"):
+            if rec[f] is not None:
+                errors.append(LineError(lineno, "closed_at", f'"{f}" requires "closed_at" '
+                                        "(a closed or transferred conversation has ended)"))
+                ok = False
+    elif rec["closed_at"] < rec["started_at"]:
+        errors.append(LineError(lineno, "closed_at", '"closed_at" is before "started_at"'))
+        ok = False
     return ok
+
+
+def _check_message(rec: dict, lineno: int, errors: list[LineError]) -> bool:
+    if rec["call_outcome"] is not None and rec["channel"] != "VOICE_CALL":
+        errors.append(LineError(lineno, "call_outcome",
+                                '"call_outcome" is only for channel VOICE_CALL'))
+        return False
+    return True
+
+
+def _check_ticket(rec: dict, lineno: int, errors: list[LineError]) -> bool:
+    if rec["closed_at"] is not None and rec["closed_at"] < rec["opened_at"]:
+        errors.append(LineError(lineno, "closed_at", '"closed_at" is before "opened_at"'))
+        return False
+    return True
+
+
+def _check_schedule(rec: dict, lineno: int, errors: list[LineError]) -> bool:
+    """Validate with the business-hours clock; adds the stored forms of weekly and holidays."""
+    holidays = rec["holidays"] or {}
+    bad_keys = set(holidays) - {"country", "subdiv"}
+    if bad_keys:
+        errors.append(LineError(lineno, "holidays", f'unknown key "{min(bad_keys)}" '
+                                '(expected {"country": "BR", "subdiv": "SP"})'))
+        return False
+    country, subdiv = holidays.get("country"), holidays.get("subdiv")
+    for k, v in (("country", country), ("subdiv", subdiv)):
+        if v is not None and type(v) is not str:
+            errors.append(LineError(lineno, "holidays", f'"holidays.{k}" must be a string'))
+            return False
+    try:
+        schedule = business_hours.Schedule.from_weekly(
+            rec["timezone"], rec["weekly"], country, subdiv
+        )
+    except business_hours.ScheduleError as exc:
+        reason = str(exc)
+        where = "holidays" if "holiday" in reason.lower() else "weekly"
+        errors.append(LineError(lineno, where, reason))
+        return False
+    rec["holiday_country"] = schedule.holiday_country
+    rec["holiday_subdiv"] = schedule.holiday_subdiv
+    rec["weekly_json"] = json.dumps(rec["weekly"], sort_keys=True, separators=(",", ":"))
+    return True
+
+
+_CHECKS = {
+    "conversation": _check_conversation,
+    "message": _check_message,
+    "ticket": _check_ticket,
+    "schedule": _check_schedule,
+}
+
+
+def _compile_validator(spec: _Type):
+    """Generate ``validate(obj, lineno, errors, ref_adds) -> (ok, record)`` for one type.
+
+    Generated code keeps the common case (a well-typed value) free of function calls; anything
+    else goes through the field's converter, which knows the error message.
+    """
+    env: dict = {"LineError": LineError, "_Bad": _Bad}
+    code = ["def validate(obj, lineno, errors, ref_adds):", "    ok = True", "    get = obj.get"]
+    fast_tests = {
+        _c_id: "type(v) is str and v",
+        _c_str: "type(v) is str",
+        _c_enum: "type(v) is str and v in E{i}",
+        _c_bool: "v is True or v is False",
+    }
+    for i, (name, conv, required, default, extra) in enumerate(spec.fields):
+        env[f"C{i}"], env[f"X{i}"], env[f"D{i}"] = conv, extra, default
+        if conv is _c_enum:
+            env[f"E{i}"] = extra[0]
+        code.append(f"    v = get({name!r})")
+        code.append("    if v is None:")
+        if required:
+            env[f"M{i}"] = f'missing required field "{name}"'
+            code.append(f"        ok = False; f{i} = None")
+            code.append(f"        errors.append(LineError(lineno, {name!r}, M{i}))")
+        else:
+            code.append(f"        f{i} = D{i}")
+        test = fast_tests.get(conv)
+        if test is not None:
+            code.append(f"    elif {test.format(i=i)}:")
+            code.append(f"        f{i} = v")
+        code.append("    else:")
+        code.append("        try:")
+        code.append(f"            f{i} = C{i}({name!r}, v, X{i})")
+        code.append("        except _Bad as exc:")
+        code.append(f"            ok = False; f{i} = None")
+        code.append(f"            errors.append(LineError(lineno, {name!r}, exc.args[0]))")
+    names = [f[0] for f in spec.fields]
+    for j, (name, _target) in enumerate(spec.refs):
+        i = names.index(name)
+        code.append(f"    if f{i} is not None:")
+        code.append(f"        ref_adds[{j}](f{i})")
+    items = ", ".join(f"{name!r}: f{i}" for i, name in enumerate(names))
+    code.append(f"    return ok, {{{items}}}")
+    namespace: dict = {}
+    # The source is built from the field table above, never from input.
+    source = compile("\n".join(code), f"<tablero.ingest validator {spec.name}>", "exec")
+    exec(source, env, namespace)  # noqa: S102
+    return namespace["validate"]
+
+
+for _spec in TYPES.values():
+    _spec.validate = _compile_validator(_spec)
+    _spec.check = _CHECKS.get(_spec.name)
 
 
 # ---------------------------------------------------------------------------------------------
 # Parsing and validation (no database)
 # ---------------------------------------------------------------------------------------------
 
-_loads = json.loads
+_scan = json.JSONDecoder().scan_once  # the C scanner, without json.loads' wrappers
+
+
+def _invalid_json(lineno: int, line: str | bytes, exc: Exception) -> LineError:
+    lead = len(line) - len(line.lstrip())
+    if isinstance(exc, json.JSONDecodeError):
+        reason = f"{exc.msg} (column {exc.colno + lead})"
+    elif isinstance(exc, StopIteration):
+        reason = f"Expecting value (column {exc.value + 1 + lead})"
+    elif isinstance(exc, UnicodeDecodeError):
+        reason = f"the line is not UTF-8 ({exc.reason} at byte {exc.start + 1 + lead})"
+    else:
+        reason = str(exc)
+    return LineError(lineno, None, f"invalid JSON: {reason}")
 
 
 def _parse_lines(lines: Iterable[str | bytes]) -> Iterator[tuple[int, object]]:
     """(line number, decoded object | LineError | None for a blank line)."""
+    scan = _scan
     for lineno, line in enumerate(lines, 1):
-        if not line.strip():
+        text_ = line.strip()
+        if not text_:
             yield lineno, None
             continue
         try:
-            yield lineno, _loads(line)
-        except ValueError as exc:
-            reason = f"invalid JSON: {exc.msg} (column {exc.colno})" if isinstance(
-                exc, json.JSONDecodeError) else f"invalid JSON: {exc}"
-            yield lineno, LineError(lineno, None, reason)
+            if type(text_) is bytes:
+                text_ = text_.decode()
+            if lineno == 1 and text_.startswith("\ufeff"):  # a byte order mark
+                text_ = text_[1:]
+            obj, end = scan(text_, 0)
+            if end != len(text_):
+                raise json.JSONDecodeError("Extra data", text_, end)
+        except (ValueError, StopIteration) as exc:
+            yield lineno, _invalid_json(lineno, line, exc)
+            continue
+        yield lineno, obj
 
 
 class _Chunk:
@@ -658,7 +772,11 @@ class _Chunk:
         self.records: dict[str, dict] = {name: {} for name in TYPES}
         # referenced type -> external ids referenced
         self.referenced: dict[str, set] = {name: set() for name in _ID_TYPES}
-        self.lines = 0
+        # type -> the add methods of the sets its reference fields go to
+        self.ref_adds = {
+            name: tuple(self.referenced[target].add for _, target in spec.refs)
+            for name, spec in TYPES.items()
+        }
 
     def add(self, lineno: int, obj) -> None:
         errors = self.errors
@@ -687,28 +805,10 @@ class _Chunk:
                     reason = f'unknown field "{k}" for type {tname}'
                 errors.append(LineError(lineno, k, reason))
                 ok = False
-        rec = {}
-        for name, conv, required, default, extra in spec.fields:
-            v = obj.get(name)
-            if v is None:
-                if required:
-                    errors.append(LineError(lineno, name, f'missing required field "{name}"'))
-                    ok = False
-                rec[name] = default
-            else:
-                try:
-                    rec[name] = conv(name, v, extra)
-                except _Bad as exc:
-                    errors.append(LineError(lineno, name, exc.args[0]))
-                    ok = False
-                    rec[name] = None
-        referenced = self.referenced
-        for name, target in spec.refs:
-            v = rec[name]
-            if v is not None:
-                referenced[target].add(v)
-        if ok:
-            ok = _check_record(tname, rec, lineno, errors)
+        valid, rec = spec.validate(obj, lineno, errors, self.ref_adds[tname])
+        if valid and spec.check is not None:
+            valid = spec.check(rec, lineno, errors)
+        ok = ok and valid
         if tname == "schedule":
             key = (rec["advisor"],)  # (None,) is the organization's schedule
         elif tname == "plan_usage":
@@ -760,27 +860,94 @@ def _upsert(conn: Connection, model, columns: list[str], rows: list, keys: tuple
     cached = _UPSERT_SQL.get(cache_key)
     if cached is None:
         compiled = stmt.compile(dialect=conn.dialect)
-        # Columns not given get their scalar Python default (e.g. closing_reason.archived).
-        defaults = {
-            name: table.c[name].default.arg
+        # Where each bound parameter comes from: a column of the rows, or (for a column not
+        # given, e.g. closing_reason.archived) its scalar Python default.
+        sources = [
+            (True, columns.index(name)) if name in columns
+            else (False, table.c[name].default.arg)
             for name in compiled.positiontup
-            if name not in columns
-        }
-        order = [columns.index(name) if name in columns else None
-                 for name in compiled.positiontup]
-        cached = _UPSERT_SQL[cache_key] = (str(compiled), order, list(defaults.values()))
-    sql, order, defaults = cached
-    if defaults:
-        names = [name for name in order]
-        consts = iter(defaults)
-        fill = [next(consts) if i is None else None for i in names]
-        rows = [tuple([fill[k] if i is None else row[i] for k, i in enumerate(order)])
-                for row in rows]
-    elif order != list(range(len(columns))):
-        rows = [tuple([row[i] for i in order]) for row in rows]
+        ]
+        cached = _UPSERT_SQL[cache_key] = (str(compiled), sources)
+    sql, sources = cached
+    if sources != [(True, i) for i in range(len(columns))]:
+        rows = [tuple([row[x] if given else x for given, x in sources]) for row in rows]
     elif type(rows[0]) is not tuple:
         rows = list(map(tuple, rows))
     conn.exec_driver_sql(sql, rows)
+
+
+def _sql(conn: Connection, sql: str) -> str:
+    """``?`` placeholders for the driver: psycopg wants ``%s``."""
+    return sql.replace("?", "%s") if conn.dialect.name == "postgresql" else sql
+
+
+def _select_by_external_ids(
+    conn: Connection, table: str, columns: str, org_id: int, external_ids: list[str]
+) -> Iterator[tuple]:
+    """Rows of ``table`` with these external ids: one query per 10,000 ids (a PostgreSQL
+    array / a SQLite JSON array as the one parameter, so no statement is rebuilt per size)."""
+    if conn.dialect.name == "postgresql":
+        sql = (f"SELECT {columns} FROM {table}"
+               " WHERE organization_id = %s AND external_id = ANY(%s)")
+        for part in _chunks_of(external_ids):
+            yield from conn.exec_driver_sql(sql, (org_id, part))
+    else:
+        sql = (f"SELECT {columns} FROM {table}"
+               " WHERE organization_id = ? AND external_id IN (SELECT value FROM json_each(?))")
+        for part in _chunks_of(external_ids):
+            yield from conn.exec_driver_sql(sql, (org_id, json.dumps(part)))
+
+
+_MISSING = '{target} "{value}" does not exist (not in this batch nor stored)'
+# Columns each table's rows end with, filled after the references are resolved.
+_TRAILING = {"contact": [("state", "None")], "message": [("effective", "False")]}
+
+
+def _compile_row_builder(tname: str):
+    """Generate ``build(items, org_id, ids, lookups, errors) -> [row tuple]`` for one type:
+    the columns in order, references resolved through ``lookups`` (external -> surrogate id)."""
+    columns = _BASE_COLUMNS + [col for col, _, _ in _COLUMNS[tname]]
+    code = [
+        "def build(items, org_id, ids, lookups, errors):",
+        "    out = []",
+        "    append = out.append",
+    ]
+    values = ["org_id", "ids[ext]", "ext"]
+    body = []
+    for k, (_col, fld, target) in enumerate(_COLUMNS[tname]):
+        if target is None:
+            values.append(f"rec[{fld!r}]")
+            continue
+        code.append(f"    get{k} = lookups[{k}].get")
+        body += [
+            f"        v = rec[{fld!r}]",
+            "        if v is None:",
+            f"            r{k} = None",
+            "        else:",
+            f"            r{k} = get{k}(v)",
+            f"            if r{k} is None:",
+            (f"                errors.append(LineError(lineno, {fld!r},"
+             f" MISSING.format(target={target!r}, value=v)))"),
+        ]
+        values.append(f"r{k}")
+    for col, literal in _TRAILING.get(tname, []):
+        columns.append(col)
+        values.append(literal)
+    code += [
+        "    for ext, (lineno, rec) in items:",
+        "        if rec is None:",
+        "            continue",
+        *body,
+        f"        append(({', '.join(values)},))",
+        "    return out",
+    ]
+    namespace: dict = {}
+    source = compile("\n".join(code), f"<tablero.ingest rows {tname}>", "exec")
+    exec(source, {"LineError": LineError, "MISSING": _MISSING}, namespace)  # noqa: S102
+    return columns, namespace["build"]
+
+
+_ROW_BUILDERS = {tname: _compile_row_builder(tname) for tname in _ID_TYPES}
 
 
 def _lock_organization(conn: Connection, org_id: int) -> str:
@@ -814,35 +981,28 @@ def _store_chunk(conn: Connection, org_id: int, chunk: _Chunk, now: int) -> dict
     old_message_refs: list[tuple] = []  # (contact_id, conversation_id) of replaced messages
     changed_users = False
     for tname in _ID_TYPES:
-        model = TYPES[tname].table
-        table = model.__table__
+        table = TYPES[tname].table.__table__.name
         defined = records[tname]
-        wanted = list(chunk.referenced[tname].union(defined))
+        referenced = chunk.referenced[tname]
         found: dict = {}
-        max_id = conn.execute(
-            select(func.coalesce(func.max(table.c.id), 0)).where(
-                table.c.organization_id == org_id
-            )
+        if not defined and not referenced:
+            ids[tname] = found
+            continue
+        max_id = conn.exec_driver_sql(
+            _sql(conn, f"SELECT COALESCE(MAX(id), 0) FROM {table} WHERE organization_id = ?"),
+            (org_id,),
         ).scalar()
-        if wanted and max_id:
-            cols = [table.c.external_id, table.c.id]
-            if tname == "message":
-                cols += [table.c.contact_id, table.c.conversation_id]
-            elif tname == "user":
-                cols += [table.c.is_bot]
-            for part in _chunks_of(wanted):
-                for row in conn.execute(
-                    select(*cols).where(
-                        table.c.organization_id == org_id, table.c.external_id.in_(part)
-                    )
-                ):
-                    found[row[0]] = row[1]
-                    if tname == "message" and row[0] in defined:
-                        old_message_refs.append((row[2], row[3]))
-                    elif tname == "user" and row[0] in defined:
-                        new = defined[row[0]][1]
-                        if new is not None and bool(new["is_bot"]) != bool(row[2]):
-                            changed_users = True
+        if max_id:
+            extra = {"message": ", contact_id, conversation_id", "user": ", is_bot"}.get(tname, "")
+            for row in _select_by_external_ids(conn, table, f"external_id, id{extra}", org_id,
+                                               list(referenced.union(defined))):
+                found[row[0]] = row[1]
+                if tname == "message" and row[0] in defined:
+                    old_message_refs.append((row[2], row[3]))
+                elif tname == "user" and row[0] in defined:
+                    new = defined[row[0]][1]
+                    if new is not None and bool(new["is_bot"]) != bool(row[2]):
+                        changed_users = True
         next_id = max_id + 1
         for ext in defined:
             if ext not in found:
@@ -870,32 +1030,15 @@ def _store_chunk(conn: Connection, org_id: int, chunk: _Chunk, now: int) -> dict
                 errors.append(LineError(lineno, "name", f'closing reason name "{rec["name"]}" '
                                         f'is already used by closing_reason "{owner}"'))
 
-    # 3. Build rows (lists in column order), resolving references: a reference to nothing
+    # 3. Build rows (tuples in column order), resolving references: a reference to nothing
     # is an error.
-    rows: dict[str, tuple[list[str], list[list]]] = {}  # type -> (columns, rows)
+    rows: dict[str, tuple[list[str], list[tuple]]] = {}  # type -> (columns, rows)
     for tname in _ID_TYPES:
         defined = records[tname]
-        if not defined:
-            continue
-        my_ids = ids[tname]
-        fields = [(fld, ids[target] if target else None, target)
-                  for _, fld, target in _COLUMNS[tname]]
-        out = []
-        for ext, (lineno, rec) in defined.items():
-            if rec is None:
-                continue
-            row = [org_id, my_ids[ext], ext]
-            for fld, lookup, target in fields:
-                v = rec[fld]
-                if lookup is not None and v is not None:
-                    ref = lookup.get(v)
-                    if ref is None:
-                        errors.append(LineError(lineno, fld, f'{target} "{v}" does not exist '
-                                                "(not in this batch nor stored)"))
-                    v = ref
-                row.append(v)
-            out.append(row)
-        rows[tname] = (_BASE_COLUMNS + [c for c, _, _ in _COLUMNS[tname]], out)
+        if defined:
+            columns, build = _ROW_BUILDERS[tname]
+            lookups = [ids[target] if target else None for _, _, target in _COLUMNS[tname]]
+            rows[tname] = (columns, build(defined.items(), org_id, ids[tname], lookups, errors))
     if records["schedule"]:
         for (advisor,), (lineno, rec) in records["schedule"].items():
             if advisor is not None and advisor not in ids["user"]:
@@ -905,23 +1048,18 @@ def _store_chunk(conn: Connection, org_id: int, chunk: _Chunk, now: int) -> dict
     if errors:
         raise _Rejected()
 
-    # 4. Derived-at-ingest columns: normalised phone and its state; effective is set by
-    # derived.refresh below, in this transaction.
+    # 4. Derived at ingestion: the normalised phone and its state (message.effective is set by
+    # derived.refresh below, in this transaction).
     if "contact" in rows:
         columns, contacts = rows["contact"]
-        at = columns.index("phone")
+        at, at_state = columns.index("phone"), columns.index("state")
         normalised = [geo.normalise_phone(r[at]) if r[at] else None for r in contacts]
         states = geo.states_for_phones(normalised)
-        for r, phone, state in zip(contacts, normalised, states, strict=True):
-            if phone is not None:
-                r[at] = phone
-            r.append(state)
-        columns.append("state")
-    if "message" in rows:
-        columns, messages = rows["message"]
-        for r in messages:
-            r.append(False)
-        columns.append("effective")
+        rows["contact"] = (columns, [
+            r[:at] + (r[at] if phone is None else phone,) + r[at + 1 : at_state] + (state,)
+            + r[at_state + 1 :]
+            for r, phone, state in zip(contacts, normalised, states, strict=True)
+        ])
 
     # 5. Upsert, referenced tables first.
     for tname in _ID_TYPES:
@@ -946,7 +1084,7 @@ def _store_chunk(conn: Connection, org_id: int, chunk: _Chunk, now: int) -> dict
     if full_refresh:
         derived.refresh(conn, org_id, now=now)
     else:
-        no_rows = ([], [])
+        no_rows: tuple[list, list] = ([], [])
         contact_ids = {r[1] for r in rows.get("contact", no_rows)[1]}
         conversation_ids = {r[1] for r in rows.get("conversation", no_rows)[1]}
         columns, messages = rows.get("message", no_rows)
@@ -1028,6 +1166,30 @@ class _Rejected(Exception):
     """Raised inside the chunk's transaction to roll it back."""
 
 
+def _read_chunks(
+    items: Iterable[tuple[int, object]], chunk_size: int
+) -> Iterator[tuple[_Chunk, int]]:
+    """Validated chunks of ``chunk_size`` input lines, with the number of their last line."""
+    chunk = _Chunk()
+    add = chunk.add
+    in_chunk = 0
+    lineno = 0
+    for lineno, obj in items:
+        in_chunk += 1
+        if obj is not None:
+            if type(obj) is LineError:
+                chunk.errors.append(obj)
+            else:
+                add(lineno, obj)
+        if in_chunk >= chunk_size:
+            yield chunk, lineno
+            chunk = _Chunk()
+            add = chunk.add
+            in_chunk = 0
+    if in_chunk:
+        yield chunk, lineno
+
+
 def _ingest(
     db: Database,
     org_id: int,
@@ -1036,50 +1198,43 @@ def _ingest(
     on_chunk: Callable[[int, int], None] | None,
     now: int | None,
 ) -> IngestResult:
+    """Store chunk after chunk. Pipelined: while a worker thread writes chunk n (the database
+    drivers release the GIL while the database works), this thread reads and validates chunk
+    n + 1. Chunk n + 1 is submitted only once chunk n is committed, so a rejected chunk stops
+    everything after it and nothing but validation happened to the next one."""
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
     result = IngestResult()
-    fixed_now = now
-    chunk = _Chunk()
-    number = 0
 
-    def flush() -> None:
-        nonlocal chunk, number
-        number += 1
-        current, chunk = chunk, _Chunk()
-        # Even with bad lines, the chunk goes to the database so that references are checked
-        # too (every error is reported at once); nothing is written before the check.
-        stamp = int(time.time()) if fixed_now is None else fixed_now
+    def store(number: int, chunk: _Chunk) -> dict[str, int]:
+        if not chunk.errors and not any(chunk.records.values()):
+            return {}  # only blank lines
+        stamp = int(time.time()) if now is None else now
         try:
-            if current.errors or any(current.records.values()):
-                counts = db.write(lambda conn: _store_chunk(conn, org_id, current, stamp))
-            else:  # only blank lines
-                counts = {}
+            # Even with bad lines the chunk goes to the database, so that references are
+            # checked too and every error is reported at once; nothing is written before.
+            return db.write(lambda conn: _store_chunk(conn, org_id, chunk, stamp))
         except _Rejected:
-            current.errors.sort(key=lambda e: e.line)
-            raise IngestRejected(current.errors, number, result.chunks) from None
+            chunk.errors.sort(key=lambda e: e.line)
+            raise IngestRejected(chunk.errors, number, number - 1) from None
+
+    def finish(pending: Future, last_line: int) -> None:
+        counts = pending.result()  # raises IngestRejected
         result.chunks += 1
         for t, n in counts.items():
             result.counts[t] = result.counts.get(t, 0) + n
         if on_chunk is not None:
-            on_chunk(result.chunks, result.lines)
+            on_chunk(result.chunks, last_line)
 
-    add = chunk.add
-    in_chunk = 0
-    for lineno, obj in items:
-        result.lines = lineno
-        in_chunk += 1
-        if obj is not None:
-            if type(obj) is LineError:
-                chunk.errors.append(obj)
-            else:
-                add(lineno, obj)
-        if in_chunk >= chunk_size:
-            flush()
-            add = chunk.add
-            in_chunk = 0
-    if in_chunk:
-        flush()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tablero-ingest") as writer:
+        pending: tuple[Future, int] | None = None
+        for number, (chunk, last_line) in enumerate(_read_chunks(items, chunk_size), 1):
+            result.lines = last_line
+            if pending is not None:
+                finish(*pending)
+            pending = (writer.submit(store, number, chunk), last_line)
+        if pending is not None:
+            finish(*pending)
     return result
 
 
