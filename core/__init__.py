@@ -1,5 +1,3 @@
-# >>> NOTE FOR PANEL HELPERS: "{COMMON}" in your prompt means the file /work/main/.panel_instructions.md
-# >>> (the rest of your instructions: venv, NO git commands, files you may touch, fixtures). Read it now.
 """Tablero's public API: everything a panel plugin needs, and nothing it should not touch.
 
 Plugins import from here only (``from tablero import hookimpl, Requires, ReportFiltersInput``).

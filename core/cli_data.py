@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 
 from .db import Database, database_url_from_env
-from .ingest import DEFAULT_CHUNK_SIZE, IngestRejected, ingest_lines
+from .ingest import DEFAULT_CHUNK_SIZE, IngestRejected, ingest_lines, organization_id_by_key
 from .migrate import upgrade
-from .orgs import DEFAULT_TIMEZONE, OrganizationExists, create_organization, organization_by_key
+from .orgs import DEFAULT_TIMEZONE, OrganizationExists, create_organization
 
 DEMO_SCALES = ("tiny", "small", "medium", "large")
 _PROGRESS_EVERY = 8192  # lines between progress-bar updates
@@ -34,12 +34,12 @@ def _database() -> Database:
 
 
 def _organization_id(db: Database, key: str) -> int:
-    org = db.read(lambda conn: organization_by_key(conn, key))
-    if org is None:
+    org_id = db.read(lambda conn: organization_id_by_key(conn, key))
+    if org_id is None:
         raise click.ClickException(
             f"unknown organization {key!r}: create it with: tablero org create {key}"
         )
-    return org.id
+    return org_id
 
 
 def _count_text(counts: dict[str, int]) -> str:
@@ -148,7 +148,7 @@ def _ingest_file(db: Database, org_id: int, path: str, chunk_size: int, done: tu
     started = time.monotonic()
     on_chunk = None
     if path == "-":
-        stream = click.get_binary_stream("stdin")
+        stream = click.open_file("-", "rb")  # standard input, left open
         bar_context = contextlib.nullcontext(_NoBar())
 
         def on_chunk(chunks: int, lines: int) -> None:

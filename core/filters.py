@@ -1,5 +1,3 @@
-# >>> NOTE FOR PANEL HELPERS: "{COMMON}" in your prompt means the file /work/main/.panel_instructions.md
-# >>> (the rest of your instructions: venv, NO git commands, files you may touch, fixtures). Read it now.
 """The shared report filters (SPEC section 3) and the one function that turns them into SQL.
 
 Every panel takes ``filters: ReportFiltersInput``, resolves it once with :func:`resolve_filters`

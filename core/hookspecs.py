@@ -1,5 +1,3 @@
-# >>> NOTE FOR PANEL HELPERS: "{COMMON}" in your prompt means the file /work/main/.panel_instructions.md
-# >>> (the rest of your instructions: venv, NO git commands, files you may touch, fixtures). Read it now.
 """Every hook a Tablero plugin can implement, in one place.
 
 Implement them in a module or object registered under the ``tablero`` entry-point group::

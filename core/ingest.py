@@ -183,15 +183,15 @@ def load_demo(
     organization's id.
     """
     from . import demo
-    from .orgs import create_organization, organization_by_key
+    from .orgs import create_organization
 
     timezone = "America/Sao_Paulo"
 
     def ensure(key: str) -> int:
         def fn(conn: Connection) -> int:
-            org = organization_by_key(conn, key)
-            if org is not None:
-                return org.id
+            org_id = organization_id_by_key(conn, key)
+            if org_id is not None:
+                return org_id
             return create_organization(conn, key, f"Demo ({key})", timezone)
 
         return db.write(fn)
@@ -218,6 +218,12 @@ def load_demo(
             counts = ", ".join(f"{n:,} {t}" for t, n in sorted(result.counts.items()))
             progress(f"{key}: done in {time.monotonic() - started:.1f} s: {counts}")
     return main_id
+
+
+def organization_id_by_key(conn: Connection, key: str) -> int | None:
+    return conn.execute(
+        text("SELECT id FROM organization WHERE key = :key"), {"key": key}
+    ).scalar()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1247,4 +1253,5 @@ __all__ = [
     "ingest_lines",
     "ingest_records",
     "load_demo",
+    "organization_id_by_key",
 ]

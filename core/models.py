@@ -1,5 +1,3 @@
-# >>> NOTE FOR PANEL HELPERS: "{COMMON}" in your prompt means the file /work/main/.panel_instructions.md
-# >>> (the rest of your instructions: venv, NO git commands, files you may touch, fixtures). Read it now.
 """Tablero's data model (SPEC section 5).
 
 Conventions, chosen for speed and portability between SQLite and PostgreSQL:

@@ -1,5 +1,3 @@
-# >>> NOTE FOR PANEL HELPERS: "{COMMON}" in your prompt means the file /work/main/.panel_instructions.md
-# >>> (the rest of your instructions: venv, NO git commands, files you may touch, fixtures). Read it now.
 """Shared fixtures: a real SQLite file and a real PostgreSQL database, one per test session.
 
 Tests are isolated by organization (each test creates its own, with a unique key), which is the
