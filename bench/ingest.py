@@ -67,7 +67,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from sqlalchemy import create_engine, text
-
     from tablero import derived, ingest
     from tablero.db import Database
     from tablero.migrate import upgrade

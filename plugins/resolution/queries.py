@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import case, distinct, func, literal_column, or_, select, union_all
+from sqlalchemy import case, distinct, func, literal_column, or_, select
 from sqlalchemy.engine import Connection
 from tablero import (
     ClosingReasonRule,
@@ -129,21 +129,24 @@ def _labels(reason: ReasonInfo | None) -> dict:
     }
 
 
-def _medians(conn: Connection, f: ReportFilters, closed) -> dict[tuple[int, int], float]:
-    """``{(row key, measure): median seconds}`` for every row and the totals, in one query."""
+def _medians(conn: Connection, f: ReportFilters, closed) -> dict[tuple[int, int], float | None]:
+    """``{(row key, measure): median seconds}`` for every row and the totals.
+
+    One grouped median per measure plus one for the totals: on SQLite this is cheaper than one
+    median over a UNION of the four (the sort of the union costs more than four small ones).
+    """
     conditions = _closed_in_period(f)
-    parts = []
+    key = _row_key().label("reason_row")
+    medians: dict[tuple[int, int], float | None] = {}
     for measure, column in ((_BUSINESS, _c.close_business_s), (_CALENDAR, _c.close_calendar_s)):
-        tag = literal_column(str(measure)).label("measure")
-        parts.append(
-            select(_row_key().label("reason_row"), tag, column.label("value")).where(*conditions)
+        by_row = median(
+            conn, select(key, column.label("value")).where(*conditions), by=["reason_row"]
         )
-        parts.append(
-            select(
-                literal_column(str(_TOTAL_KEY)).label("reason_row"), tag, column.label("value")
-            ).where(*conditions, closed)
+        medians.update({(row_key, measure): value for row_key, value in by_row.items()})
+        medians[(_TOTAL_KEY, measure)] = median(
+            conn, select(column.label("value")).where(*conditions, closed)
         )
-    return median(conn, union_all(*parts), by=["reason_row", "measure"])
+    return medians
 
 
 def closing_reasons(

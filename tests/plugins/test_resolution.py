@@ -405,6 +405,31 @@ def test_default_period_is_the_last_30_days(data):
     assert body["resolution"] == {"periodStart": "2026-10-27", "periodEnd": "2026-11-25"}
 
 
+def test_as_of_rebuilds_the_table_as_it_was(data):
+    # at 2026-11-18 12:00 neither k-ga (closed that night), k-v1 (11-20) nor k-ev had closed
+    then = table(data["api"], {"period": NOV, "asOf": "2026-11-18T12:00:00-03:00"})
+    assert then["total"]["conversations"] == 12 - 2
+    assert figures(then)["venta"][0] == 3
+    assert figures(then)["garantia"] == (0, 0, None, None)
+
+
+def test_catalog_lists_the_organizations_reasons(data):
+    catalog = data["api"].data("{ closingReasons { reason name closes category } }")
+    assert [r["reason"] for r in catalog["closingReasons"]] == [
+        "datos-incorrectos", "esperando-respuesta", "inactivo", "no-interesado", "sin-stock",
+        "venta", "esperando-visita", "esperando-recordatorio", "garantia",
+    ]  # fmt: skip
+    assert catalog["closingReasons"][6] == {
+        "reason": "esperando-visita", "name": "Esperando visita", "closes": False,
+        "category": None,
+    }  # fmt: skip
+    # every profile that may see the report sees the same list (it holds no figures)
+    as_agent = data["api"].data(
+        "{ closingReasons { reason name closes category } }", profile="AGENT", user="ana"
+    )
+    assert as_agent == catalog
+
+
 # ---- over time -------------------------------------------------------------------------------
 
 

@@ -1,0 +1,419 @@
+"""Derived facts (SPEC 4, 6.3): first responses, response intervals, business-hours durations,
+first contact, state from phone — hand-built conversations with the expected seconds written out.
+
+The organization's schedule is Monday to Friday 09:00-18:00, America/Sao_Paulo (UTC-3, no daylight
+saving), Brazilian national holidays. November 2026: Mon 9 .. Fri 13 is an ordinary week;
+Fri 20 is Consciência Negra, a national holiday.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import holidays
+import pytest
+from sqlalchemy import text
+from tablero import derived
+from tablero.ingest import ingest_lines
+
+SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+HOUR = 3600
+
+WEEKDAYS_9_TO_18 = {str(d): [["09:00", "18:00"]] for d in range(1, 6)}
+BASE = [
+    {"type": "user", "id": "ana", "name": "Ana", "profile": "AGENT"},
+    {"type": "user", "id": "bia", "name": "Bia", "profile": "AGENT"},
+    {"type": "user", "id": "robo", "name": "Robô", "profile": "AGENT", "is_bot": True},
+    {"type": "schedule", "advisor": None, "timezone": "America/Sao_Paulo",
+     "weekly": WEEKDAYS_9_TO_18, "holidays": {"country": "BR"}},
+]
+
+
+def at(local: str) -> str:
+    """'2026-11-09 10:00' (São Paulo) -> the ISO 8601 text with its offset."""
+    return local.replace(" ", "T") + ":00-03:00"
+
+
+def epoch(local: str) -> int:
+    return int(datetime.fromisoformat(local).replace(tzinfo=SAO_PAULO).timestamp())
+
+
+def contact(cid: str, created: str, **fields) -> dict:
+    return {"type": "contact", "id": cid, "created_at": at(created), **fields}
+
+
+def conversation(vid: str, cid: str, advisor: str | None, started: str, **fields) -> dict:
+    record = {"type": "conversation", "id": vid, "contact": cid, "advisor": advisor,
+              "kind": "COMMERCIAL", "channel": "WHATSAPP", "status": "IN_PROGRESS",
+              "started_at": at(started), **fields}
+    for key in ("closed_at",):
+        if key in record:
+            record[key] = at(record[key])
+    return record
+
+
+def from_contact(mid: str, cid: str, vid: str | None, sent: str, **fields) -> dict:
+    return {"type": "message", "id": mid, "contact": cid, "conversation": vid,
+            "channel": "WHATSAPP", "direction": "INBOUND", "sender": "CONTACT",
+            "sent_at": at(sent), **fields}
+
+
+def from_advisor(mid: str, cid: str, vid: str | None, advisor: str, sent: str,
+                 **fields) -> dict:
+    return {"type": "message", "id": mid, "contact": cid, "conversation": vid,
+            "channel": "WHATSAPP", "direction": "OUTBOUND", "sender": "ADVISOR",
+            "advisor": advisor, "sent_at": at(sent), **fields}
+
+
+def load(db, org_id: int, records: list[dict], base: list[dict] = BASE) -> None:
+    ingest_lines(db, org_id, [json.dumps(r) for r in base + records])
+
+
+def conversation_facts(db, org_id: int, vid: str) -> dict:
+    row = db.read(lambda conn: conn.execute(text(
+        "SELECT first_response_at, first_response_calendar_s, first_response_business_s,"
+        " close_calendar_s, close_business_s FROM conversation"
+        " WHERE organization_id = :org AND external_id = :vid"),
+        {"org": org_id, "vid": vid}).one())
+    return dict(zip(("first_response_at", "calendar", "business", "close_calendar",
+                     "close_business"), row, strict=True))
+
+
+def intervals(db, org_id: int, vid: str) -> list[tuple]:
+    rows = db.read(lambda conn: conn.execute(text(
+        "SELECT r.seq, r.asked_at, r.answered_at, u.external_id, r.channel, r.calendar_s,"
+        " r.business_s FROM response_interval r"
+        " JOIN conversation v ON v.organization_id = r.organization_id"
+        " AND v.id = r.conversation_id"
+        " LEFT JOIN app_user u ON u.organization_id = r.organization_id AND u.id = r.advisor_id"
+        " WHERE r.organization_id = :org AND v.external_id = :vid ORDER BY r.seq"),
+        {"org": org_id, "vid": vid}).all())
+    return [tuple(r) for r in rows]
+
+
+def effective(db, org_id: int) -> dict[str, bool]:
+    rows = db.read(lambda conn: conn.execute(text(
+        "SELECT external_id, effective FROM message WHERE organization_id = :org"),
+        {"org": org_id}).all())
+    return {mid: bool(flag) for mid, flag in rows}
+
+
+def contact_facts(db, org_id: int, cid: str) -> dict:
+    row = db.read(lambda conn: conn.execute(text(
+        "SELECT c.first_contact_at, u.external_id, c.first_contact_calendar_s,"
+        " c.first_contact_business_s FROM contact c"
+        " LEFT JOIN app_user u ON u.organization_id = c.organization_id"
+        " AND u.id = c.first_contact_advisor_id"
+        " WHERE c.organization_id = :org AND c.external_id = :cid"),
+        {"org": org_id, "cid": cid}).one())
+    return dict(zip(("at", "advisor", "calendar", "business"), row, strict=True))
+
+
+def test_a_bot_reply_does_not_count_the_advisor_after_it_does(db, make_org):
+    org_id, _ = make_org()
+    load(db, org_id, [
+        contact("c-1", "2026-11-10 09:55"),
+        conversation("v-1", "c-1", "ana", "2026-11-10 10:00"),
+        from_contact("m-1", "c-1", "v-1", "2026-11-10 10:00"),
+        {"type": "message", "id": "m-2", "contact": "c-1", "conversation": "v-1",
+         "channel": "WHATSAPP", "direction": "OUTBOUND", "sender": "BOT",
+         "sent_at": at("2026-11-10 10:01")},
+        from_advisor("m-3", "c-1", "v-1", "ana", "2026-11-10 10:20"),
+    ])
+    assert effective(db, org_id) == {"m-1": False, "m-2": False, "m-3": True}
+    assert conversation_facts(db, org_id, "v-1") == {
+        "first_response_at": epoch("2026-11-10 10:20"), "calendar": 1200, "business": 1200,
+        "close_calendar": None, "close_business": None,
+    }
+    assert intervals(db, org_id, "v-1") == [
+        (1, epoch("2026-11-10 10:00"), epoch("2026-11-10 10:20"), "ana", "WHATSAPP", 1200, 1200)
+    ]
+
+
+def test_a_bot_user_writing_as_advisor_does_not_count(db, make_org):
+    org_id, _ = make_org()
+    load(db, org_id, [
+        contact("c-1", "2026-11-10 09:55"),
+        conversation("v-1", "c-1", "ana", "2026-11-10 10:00"),
+        from_contact("m-1", "c-1", "v-1", "2026-11-10 10:00"),
+        from_advisor("m-2", "c-1", "v-1", "robo", "2026-11-10 10:01"),  # robo is_bot
+        from_advisor("m-3", "c-1", "v-1", "ana", "2026-11-10 10:15"),
+    ])
+    assert effective(db, org_id) == {"m-1": False, "m-2": False, "m-3": True}
+    assert conversation_facts(db, org_id, "v-1")["calendar"] == 900
+    assert [i[2:4] for i in intervals(db, org_id, "v-1")] == [
+        (epoch("2026-11-10 10:15"), "ana")]
+
+
+def test_an_automatic_welcome_message_does_not_count(db, make_org):
+    org_id, _ = make_org()
+    load(db, org_id, [
+        contact("c-1", "2026-11-10 10:00"),
+        conversation("v-1", "c-1", "ana", "2026-11-10 10:00"),
+        from_contact("m-1", "c-1", "v-1", "2026-11-10 10:00"),
+        from_advisor("m-2", "c-1", "v-1", "ana", "2026-11-10 10:00", automatic=True),
+        from_advisor("m-3", "c-1", "v-1", "ana", "2026-11-10 10:05"),
+    ])
+    assert effective(db, org_id) == {"m-1": False, "m-2": False, "m-3": True}
+    facts = conversation_facts(db, org_id, "v-1")
+    assert (facts["calendar"], facts["business"]) == (300, 300)
+    assert contact_facts(db, org_id, "c-1") == {
+        "at": epoch("2026-11-10 10:05"), "advisor": "ana", "calendar": 300, "business": 300}
+
+
+def test_a_message_out_of_hours_counts_business_time_from_the_next_opening(db, make_org):
+    org_id, _ = make_org()
+    load(db, org_id, [
+        contact("c-1", "2026-11-06 16:00"),  # Friday
+        conversation("v-1", "c-1", "ana", "2026-11-06 17:00"),
+        from_contact("m-1", "c-1", "v-1", "2026-11-06 17:00"),
+        from_advisor("m-2", "c-1", "v-1", "ana", "2026-11-09 10:00"),  # Monday
+    ])
+    # calendar: Fri 17:00 -> Mon 10:00 = 65 h; business: Fri 17-18 + Mon 09-10 = 2 h
+    facts = conversation_facts(db, org_id, "v-1")
+    assert (facts["calendar"], facts["business"]) == (65 * HOUR, 2 * HOUR)
+    assert intervals(db, org_id, "v-1")[0][5:] == (65 * HOUR, 2 * HOUR)
+    # first contact, from the contact's creation Fri 16:00: 66 h, of which 3 h open
+    assert contact_facts(db, org_id, "c-1") == {
+        "at": epoch("2026-11-09 10:00"), "advisor": "ana", "calendar": 66 * HOUR,
+        "business": 3 * HOUR}
+
+
+@pytest.mark.parametrize("with_schedule", [True, False], ids=["org-schedule", "default"])
+def test_a_national_holiday_is_closed(db, make_org, with_schedule):
+    assert holidays.country_holidays("BR", years=2026).get(date(2026, 11, 20)) is not None
+    org_id, _ = make_org()
+    base = BASE if with_schedule else [r for r in BASE if r["type"] != "schedule"]
+    load(db, org_id, [
+        contact("c-1", "2026-11-19 17:00"),  # Thursday
+        conversation("v-1", "c-1", "ana", "2026-11-19 17:00"),
+        from_contact("m-1", "c-1", "v-1", "2026-11-19 17:00"),
+        from_advisor("m-2", "c-1", "v-1", "ana", "2026-11-23 10:00"),  # Monday
+    ], base=base)
+    # calendar: Thu 17:00 -> Mon 10:00 = 89 h; business: Thu 17-18 + (Fri 20 closed) +
+    # Mon 09-10 = 2 h (it would be 11 h if Friday were an ordinary day)
+    facts = conversation_facts(db, org_id, "v-1")
+    assert (facts["calendar"], facts["business"]) == (89 * HOUR, 2 * HOUR)
+
+
+def test_a_transfer_closes_the_conversation_and_the_receiver_gets_a_new_one(db, make_org):
+    org_id, _ = make_org()
+    load(db, org_id, [
+        contact("c-1", "2026-11-10 09:00"),
+        conversation("v-1", "c-1", "ana", "2026-11-10 09:00", status="CLOSED",
+                     closed_at="2026-11-10 11:00", transferred_to="bia"),
+        conversation("v-2", "c-1", "bia", "2026-11-10 11:00", status="CLOSED",
+                     closed_at="2026-11-10 19:00", closing_reason="venta"),
+        from_contact("m-1", "c-1", "v-1", "2026-11-10 09:00"),
+        from_advisor("m-2", "c-1", "v-1", "ana", "2026-11-10 09:10"),
+        from_contact("m-3", "c-1", "v-2", "2026-11-10 11:05"),
+        from_advisor("m-4", "c-1", "v-2", "bia", "2026-11-10 11:35"),
+    ])
+    assert conversation_facts(db, org_id, "v-1") == {
+        "first_response_at": epoch("2026-11-10 09:10"), "calendar": 600, "business": 600,
+        "close_calendar": 2 * HOUR, "close_business": 2 * HOUR,
+    }
+    # v-2 closes at 19:00, after hours: 8 h of calendar, 7 h (11:00-18:00) of business time
+    assert conversation_facts(db, org_id, "v-2") == {
+        "first_response_at": epoch("2026-11-10 11:35"), "calendar": 2100, "business": 2100,
+        "close_calendar": 8 * HOUR, "close_business": 7 * HOUR,
+    }
+    assert [i[3:] for i in intervals(db, org_id, "v-2")] == [("bia", "WHATSAPP", 1800, 1800)]
+
+
+def test_an_outbound_answered_or_rejected_call_counts_an_inbound_call_does_not(db, make_org):
+    org_id, _ = make_org()
+    call = {"channel": "VOICE_CALL"}
+    load(db, org_id, [
+        contact("c-1", "2026-11-10 10:00"),
+        conversation("v-1", "c-1", "ana", "2026-11-10 10:00"),
+        from_contact("m-1", "c-1", "v-1", "2026-11-10 10:00"),
+        # on Instagram an advisor's message is not an effective contact
+        from_advisor("m-2", "c-1", "v-1", "ana", "2026-11-10 10:02", channel="INSTAGRAM"),
+        # an incoming call the advisor took
+        from_advisor("m-3", "c-1", "v-1", "ana", "2026-11-10 10:05", direction="INBOUND",
+                     call_outcome="ACCEPTED", **call),
+        # an outgoing call without an outcome (not connected)
+        from_advisor("m-4", "c-1", "v-1", "ana", "2026-11-10 10:10", **call),
+        # an outgoing call the contact rejected: an effective contact
+        from_advisor("m-5", "c-1", "v-1", "ana", "2026-11-10 10:30", call_outcome="REJECTED",
+                     **call),
+    ])
+    assert effective(db, org_id) == {
+        "m-1": False, "m-2": False, "m-3": False, "m-4": False, "m-5": True}
+    assert conversation_facts(db, org_id, "v-1")["calendar"] == 1800
+    assert intervals(db, org_id, "v-1") == [
+        (1, epoch("2026-11-10 10:00"), epoch("2026-11-10 10:30"), "ana", "VOICE_CALL", 1800,
+         1800)]
+
+
+def test_contact_messages_before_an_answer_make_one_interval_from_the_first(db, make_org):
+    org_id, _ = make_org()
+    load(db, org_id, [
+        contact("c-1", "2026-11-10 09:00"),
+        conversation("v-1", "c-1", "ana", "2026-11-10 10:00"),
+        from_contact("m-1", "c-1", "v-1", "2026-11-10 10:00"),
+        from_contact("m-2", "c-1", "v-1", "2026-11-10 10:05"),
+        from_advisor("m-3", "c-1", "v-1", "ana", "2026-11-10 10:20"),
+        from_contact("m-4", "c-1", "v-1", "2026-11-10 11:00"),
+        from_advisor("m-5", "c-1", "v-1", "bia", "2026-11-10 11:03", channel="EMAIL"),
+        from_advisor("m-6", "c-1", "v-1", "ana", "2026-11-10 11:10"),  # nobody was waiting
+        from_contact("m-7", "c-1", "v-1", "2026-11-10 11:30"),  # still waiting: no interval
+        from_contact("m-8", "c-1", None, "2026-11-10 11:31"),  # no conversation: no interval
+        from_advisor("m-9", "c-1", None, "ana", "2026-11-10 11:40"),
+    ])
+    assert intervals(db, org_id, "v-1") == [
+        (1, epoch("2026-11-10 10:00"), epoch("2026-11-10 10:20"), "ana", "WHATSAPP", 1200, 1200),
+        (2, epoch("2026-11-10 11:00"), epoch("2026-11-10 11:03"), "bia", "EMAIL", 180, 180),
+    ]
+    total = db.read(lambda conn: conn.execute(text(
+        "SELECT COUNT(*) FROM response_interval WHERE organization_id = :org"),
+        {"org": org_id}).scalar())
+    assert total == 2
+
+
+def test_an_advisor_schedule_overrides_the_organization_schedule(db, make_org):
+    org_id, _ = make_org()
+    load(db, org_id, [
+        contact("c-1", "2026-11-10 08:00"),
+        contact("c-2", "2026-11-10 08:00"),
+        contact("c-3", "2026-11-10 08:00"),
+        conversation("v-ana", "c-1", "ana", "2026-11-10 08:00", status="CLOSED",
+                     closed_at="2026-11-10 21:00", closing_reason="venta"),
+        conversation("v-bia", "c-2", "bia", "2026-11-10 08:00", status="CLOSED",
+                     closed_at="2026-11-10 21:00", closing_reason="venta"),
+        # Ana's conversation that Bia answers
+        conversation("v-mixed", "c-3", "ana", "2026-11-10 08:00"),
+        from_contact("m-1", "c-1", "v-ana", "2026-11-10 08:00"),
+        from_advisor("m-2", "c-1", "v-ana", "ana", "2026-11-10 14:00"),
+        from_contact("m-3", "c-2", "v-bia", "2026-11-10 08:00"),
+        from_advisor("m-4", "c-2", "v-bia", "bia", "2026-11-10 14:00"),
+        from_contact("m-5", "c-3", "v-mixed", "2026-11-10 08:00"),
+        from_advisor("m-6", "c-3", "v-mixed", "bia", "2026-11-10 14:00"),
+    ])
+    # before Bia has a schedule of her own, everyone works 09:00-18:00
+    assert conversation_facts(db, org_id, "v-bia")["business"] == 5 * HOUR
+    # Bia's own schedule arrives later: Monday to Friday 13:00-22:00
+    load(db, org_id, [
+        {"type": "schedule", "advisor": "bia", "timezone": "America/Sao_Paulo",
+         "weekly": {str(d): [["13:00", "22:00"]] for d in range(1, 6)}},
+    ], base=[])
+    # answered 08:00 -> 14:00: 6 h of calendar time; open hours 09-14 (org) or 13-14 (Bia)
+    assert conversation_facts(db, org_id, "v-ana") == {
+        "first_response_at": epoch("2026-11-10 14:00"), "calendar": 6 * HOUR,
+        "business": 5 * HOUR, "close_calendar": 13 * HOUR, "close_business": 9 * HOUR,
+    }
+    assert conversation_facts(db, org_id, "v-bia") == {
+        "first_response_at": epoch("2026-11-10 14:00"), "calendar": 6 * HOUR,
+        "business": 1 * HOUR, "close_calendar": 13 * HOUR, "close_business": 8 * HOUR,
+    }
+    # the first response is timed with the answering advisor's schedule (Bia's)
+    assert conversation_facts(db, org_id, "v-mixed")["business"] == 1 * HOUR
+    assert intervals(db, org_id, "v-mixed")[0][3:] == ("bia", "WHATSAPP", 6 * HOUR, 1 * HOUR)
+    assert contact_facts(db, org_id, "c-2")["business"] == 1 * HOUR
+
+
+def test_first_contact_of_a_contact(db, make_org):
+    org_id, _ = make_org()
+    load(db, org_id, [
+        contact("c-1", "2026-11-06 17:30"),  # Friday
+        contact("c-2", "2026-11-06 17:30"),
+        # before the contact was created: does not count
+        from_advisor("m-0", "c-1", None, "ana", "2026-11-06 17:00"),
+        from_advisor("m-1", "c-1", None, "robo", "2026-11-06 17:31"),  # a bot
+        from_advisor("m-2", "c-1", None, "bia", "2026-11-09 09:30", channel="SMS"),  # Monday
+        from_advisor("m-3", "c-1", None, "ana", "2026-11-09 10:00"),
+        from_contact("m-4", "c-2", None, "2026-11-06 17:40"),
+    ])
+    # 64 h of calendar time; Fri 17:30-18:00 + Mon 09:00-09:30 = 1 h of business time
+    assert contact_facts(db, org_id, "c-1") == {
+        "at": epoch("2026-11-09 09:30"), "advisor": "bia", "calendar": 64 * HOUR,
+        "business": 1 * HOUR}
+    assert contact_facts(db, org_id, "c-2") == {
+        "at": None, "advisor": None, "calendar": None, "business": None}
+
+
+def test_the_state_comes_from_the_phone(db, make_org):
+    org_id, _ = make_org()
+    load(db, org_id, [
+        contact("c-rj", "2026-11-10 09:00", phone="+55 21 99876-5432"),
+        contact("c-df", "2026-11-10 09:00", phone="+55 (61) 3212-3456"),
+        contact("c-us", "2026-11-10 09:00", phone="+1 212-555-0100"),
+        contact("c-bad", "2026-11-10 09:00", phone="12345"),
+        contact("c-none", "2026-11-10 09:00"),
+    ])
+    rows = db.read(lambda conn: conn.execute(text(
+        "SELECT external_id, phone, state FROM contact WHERE organization_id = :org"
+        " ORDER BY id"), {"org": org_id}).all())
+    assert [tuple(r) for r in rows] == [
+        ("c-rj", "+5521998765432", "RJ"),
+        ("c-df", "+556132123456", "DF"),
+        ("c-us", "+12125550100", None),
+        ("c-bad", "12345", None),  # does not parse: stored as given, no state
+        ("c-none", None, None),
+    ]
+
+
+def test_a_user_who_becomes_a_bot_stops_counting(db, make_org):
+    org_id, _ = make_org()
+    load(db, org_id, [
+        contact("c-1", "2026-11-10 10:00"),
+        conversation("v-1", "c-1", "bia", "2026-11-10 10:00"),
+        from_contact("m-1", "c-1", "v-1", "2026-11-10 10:00"),
+        from_advisor("m-2", "c-1", "v-1", "bia", "2026-11-10 10:10"),
+        from_advisor("m-3", "c-1", "v-1", "ana", "2026-11-10 10:40"),
+    ])
+    assert conversation_facts(db, org_id, "v-1")["calendar"] == 600
+    load(db, org_id, [{"type": "user", "id": "bia", "name": "Bia", "profile": "AGENT",
+                       "is_bot": True}], base=[])
+    assert effective(db, org_id)["m-2"] is False
+    assert conversation_facts(db, org_id, "v-1")["calendar"] == 2400
+    assert [i[3] for i in intervals(db, org_id, "v-1")] == ["ana"]
+
+
+def test_refresh_recomputes_what_was_lost(db, make_org):
+    org_id, _ = make_org()
+    load(db, org_id, [
+        contact("c-1", "2026-11-06 16:00", phone="+55 11 98765-4321"),
+        conversation("v-1", "c-1", "ana", "2026-11-06 17:00", status="CLOSED",
+                     closed_at="2026-11-09 12:00", closing_reason="venta"),
+        from_contact("m-1", "c-1", "v-1", "2026-11-06 17:00"),
+        from_advisor("m-2", "c-1", "v-1", "ana", "2026-11-09 10:00"),
+    ])
+    expected = (conversation_facts(db, org_id, "v-1"), contact_facts(db, org_id, "c-1"),
+                intervals(db, org_id, "v-1"), effective(db, org_id))
+    assert expected[0]["close_business"] == 4 * HOUR  # Fri 17-18 + Mon 09-12
+
+    def wipe(conn):
+        conn.execute(text("UPDATE message SET effective = FALSE WHERE organization_id = :org"),
+                     {"org": org_id})
+        conn.execute(text("DELETE FROM response_interval WHERE organization_id = :org"),
+                     {"org": org_id})
+        conn.execute(text(
+            "UPDATE conversation SET first_response_at = NULL, close_business_s = NULL"
+            " WHERE organization_id = :org"), {"org": org_id})
+        conn.execute(text(
+            "UPDATE contact SET state = NULL, first_contact_at = NULL"
+            " WHERE organization_id = :org"), {"org": org_id})
+
+    db.write(wipe)
+    derived.refresh(db, org_id, now=1_800_000_000)
+    assert (conversation_facts(db, org_id, "v-1"), contact_facts(db, org_id, "c-1"),
+            intervals(db, org_id, "v-1"), effective(db, org_id)) == expected
+    assert db.read(lambda conn: conn.execute(text(
+        "SELECT state FROM contact WHERE organization_id = :org"), {"org": org_id}).scalar()
+    ) == "SP"
+    assert db.read(lambda conn: conn.execute(text(
+        "SELECT refreshed_at FROM organization WHERE id = :org"), {"org": org_id}).scalar()
+    ) == 1_800_000_000
+
+    # a scoped refresh touches only what it is given
+    db.write(wipe)
+    conversation_id = db.read(lambda conn: conn.execute(text(
+        "SELECT id FROM conversation WHERE organization_id = :org"), {"org": org_id}).scalar())
+    derived.refresh(db, org_id, conversation_ids=[conversation_id])
+    assert conversation_facts(db, org_id, "v-1") == expected[0]
+    assert intervals(db, org_id, "v-1") == expected[2]
+    assert contact_facts(db, org_id, "c-1")["at"] is None  # the contact was not in scope
