@@ -36,7 +36,8 @@ organization's schedule. Business seconds are computed vectorised with numpy, on
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+import zlib
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -65,6 +66,20 @@ EFFECTIVE_SQL = (
 )
 """SQL for "this message row is an effective contact" (SPEC 6.3)."""
 
+_CALLED = frozenset(("ACCEPTED", "REJECTED"))
+_EFFECTIVE_SET = frozenset(EFFECTIVE_MESSAGE_CHANNELS)
+
+
+def is_effective(sender: str, direction: str, automatic: bool, advisor_id: int | None,
+                 channel: str, call_outcome: str | None, bot_ids: set[int]) -> bool:
+    """:data:`EFFECTIVE_SQL` in Python, for rows about to be written (ingestion sets the flag
+    as it inserts, sparing an UPDATE of every new message); a test holds the two equal."""
+    return (
+        sender == "ADVISOR" and direction == "OUTBOUND" and not automatic
+        and advisor_id is not None and advisor_id not in bot_ids
+        and (channel in _EFFECTIVE_SET or (channel == "VOICE_CALL" and call_outcome in _CALLED))
+    )
+
 
 def refresh(
     db_or_conn: Database | Connection,
@@ -74,12 +89,14 @@ def refresh(
     conversation_ids: Iterable[int] | None = None,
     now: int | None = None,
     _phone_states: bool = True,
+    _effective_known: bool = False,
 ) -> None:
     """Recompute the derived facts of the given contacts and conversations (surrogate ids).
 
     With neither given, everything of the organization is recomputed; given either, only those
     (the other counts as empty). Sets ``organization.refreshed_at = now`` (default: the current
-    time). With a :class:`Database`, runs in its own transaction; with a connection, in the
+    time). (Ingestion passes ``_phone_states=False, _effective_known=True``: it wrote those
+    columns itself for the rows it upserted.) With a :class:`Database`, runs in its own transaction; with a connection, in the
     caller's.
     """
     if isinstance(db_or_conn, Database):
@@ -91,6 +108,7 @@ def refresh(
                 conversation_ids=conversation_ids,
                 now=now,
                 _phone_states=_phone_states,
+                _effective_known=_effective_known,
             )
         )
         return
@@ -107,10 +125,12 @@ def refresh(
             where_contact = _scope(conn, "contact", contacts)
             if _phone_states:
                 _states(conn, org, where_contact)
-            _effective(conn, org, lambda: where_contact("message.contact_id"))
+            if not _effective_known:
+                _effective(conn, org, lambda: where_contact("message.contact_id"))
         if conversations:
             where_conv = _scope(conn, "conversation", conversations)
-            _effective(conn, org, lambda: where_conv("message.conversation_id"))
+            if not _effective_known:
+                _effective(conn, org, lambda: where_conv("message.conversation_id"))
             _conversation_facts(conn, org, schedules, where_conv)
             _intervals(conn, org, schedules, where_conv)
         if contacts:
@@ -237,10 +257,64 @@ def _present(rows: list, i: int) -> np.ndarray:
     return np.fromiter((r[i] is not None for r in rows), dtype=bool, count=len(rows))
 
 
-def _execute_many(conn: Connection, sql: str, rows: list[tuple]) -> None:
-    """``executemany`` straight to the driver (``?`` placeholders, tuples), in batches."""
+# ---------------------------------------------------------------------------------------------
+# Bulk writes: executemany on SQLite, COPY on PostgreSQL
+# ---------------------------------------------------------------------------------------------
+
+
+def copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterable) -> None:
+    """PostgreSQL ``COPY table (columns) FROM STDIN`` of ``rows``, in ``conn``'s transaction."""
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(
+        f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    ) as copy:
+        write_row = copy.write_row
+        for row in rows:
+            write_row(row)
+
+
+def staged(conn: Connection, table: str, columns: Sequence[str], rows: Iterable,
+           purpose: str) -> str:
+    """PostgreSQL: ``rows`` COPYed into an empty temporary table shaped like ``table``'s
+    ``columns`` (dropped at commit); returns its name."""
+    shape = zlib.crc32(",".join(columns).encode())  # one staging table per column set
+    stage = f"tablero_stage_{table}_{purpose}_{shape:08x}"
+    conn.exec_driver_sql(
+        f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DROP AS"
+        f" SELECT {', '.join(columns)} FROM {table} WITH NO DATA"
+    )
+    conn.exec_driver_sql(f"TRUNCATE {stage}")
+    copy_rows(conn, stage, columns, rows)
+    return stage
+
+
+def _update_rows(conn: Connection, table: str, columns: Sequence[str], rows: list[tuple]):
+    """Set ``columns`` of rows keyed by (organization_id, id); each row is
+    ``(*values, organization_id, id)``."""
+    if not rows:
+        return
     if conn.dialect.name == "postgresql":
-        sql = sql.replace("?", "%s")
+        stage = staged(conn, table, [*columns, "organization_id", "id"], rows, "update")
+        assignments = ", ".join(f"{c} = s.{c}" for c in columns)
+        conn.exec_driver_sql(
+            f"UPDATE {table} t SET {assignments} FROM {stage} s"
+            " WHERE t.organization_id = s.organization_id AND t.id = s.id"
+        )
+        return
+    assignments = ", ".join(f"{c} = ?" for c in columns)
+    sql = f"UPDATE {table} SET {assignments} WHERE organization_id = ? AND id = ?"
+    for i in range(0, len(rows), UPDATE_BATCH):
+        conn.exec_driver_sql(sql, rows[i : i + UPDATE_BATCH])
+
+
+def _insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: list[tuple]):
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        copy_rows(conn, table, columns, rows)
+        return
+    sql = (f"INSERT INTO {table} ({', '.join(columns)})"
+           f" VALUES ({', '.join('?' for _ in columns)})")
     for i in range(0, len(rows), UPDATE_BATCH):
         conn.exec_driver_sql(sql, rows[i : i + UPDATE_BATCH])
 
@@ -259,9 +333,7 @@ def _states(conn: Connection, org: dict, where: _Where) -> None:
         for (cid, _, old), state in zip(rows, states, strict=True)
         if state != old
     ]
-    _execute_many(
-        conn, "UPDATE contact SET state = ? WHERE organization_id = ? AND id = ?", changed
-    )
+    _update_rows(conn, "contact", ["state"], changed)
 
 
 def _effective(conn: Connection, org: dict, where: Callable[[], str] | None) -> None:
@@ -342,13 +414,10 @@ def _conversation_facts(conn: Connection, org: dict, schedules: _Schedules, wher
         new += (clc, clb) if has_c else (None, None)
         if new != tuple(row[4:9]):
             changed.append((*new, org_id, row[0]))
-    _execute_many(
-        conn,
-        "UPDATE conversation SET first_response_at = ?, first_response_calendar_s = ?,"
-        " first_response_business_s = ?, close_calendar_s = ?, close_business_s = ?"
-        " WHERE organization_id = ? AND id = ?",
-        changed,
-    )
+    _update_rows(conn, "conversation", [
+        "first_response_at", "first_response_calendar_s", "first_response_business_s",
+        "close_calendar_s", "close_business_s",
+    ], changed)
 
 
 def _contact_facts(conn: Connection, org: dict, schedules: _Schedules, where: _Where):
@@ -380,13 +449,10 @@ def _contact_facts(conn: Connection, org: dict, schedules: _Schedules, where: _W
         new = (at, contact[1], cal, bus) if has else (None, None, None, None)
         if new != tuple(row[2:6]):
             changed.append((*new, org_id, row[0]))
-    _execute_many(
-        conn,
-        "UPDATE contact SET first_contact_at = ?, first_contact_advisor_id = ?,"
-        " first_contact_calendar_s = ?, first_contact_business_s = ?"
-        " WHERE organization_id = ? AND id = ?",
-        changed,
-    )
+    _update_rows(conn, "contact", [
+        "first_contact_at", "first_contact_advisor_id", "first_contact_calendar_s",
+        "first_contact_business_s",
+    ], changed)
 
 
 def _intervals(conn: Connection, org: dict, schedules: _Schedules, where: _Where):
@@ -438,13 +504,12 @@ def _intervals(conn: Connection, org: dict, schedules: _Schedules, where: _Where
         previous = cid
         out.append((org_id, cid, seq, row[1], row[2], row[3], row[4], row[5], row[5] - row[4],
                     bus))
-    _execute_many(conn, _INSERT_INTERVAL, out)
+    _insert_rows(conn, ResponseInterval.__tablename__, _INTERVAL_COLUMNS, out)
 
 
-_INSERT_INTERVAL = (
-    f"INSERT INTO {ResponseInterval.__tablename__} (organization_id, conversation_id, seq,"
-    " contact_id, advisor_id, channel, asked_at, answered_at, calendar_s, business_s)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+_INTERVAL_COLUMNS = [
+    "organization_id", "conversation_id", "seq", "contact_id", "advisor_id", "channel",
+    "asked_at", "answered_at", "calendar_s", "business_s",
+]
 
-__all__ = ["DEFAULT_HOLIDAY_COUNTRY", "EFFECTIVE_SQL", "refresh"]
+__all__ = ["DEFAULT_HOLIDAY_COUNTRY", "EFFECTIVE_SQL", "copy_rows", "refresh", "staged"]

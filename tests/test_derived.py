@@ -417,3 +417,41 @@ def test_refresh_recomputes_what_was_lost(db, make_org):
     assert conversation_facts(db, org_id, "v-1") == expected[0]
     assert intervals(db, org_id, "v-1") == expected[2]
     assert contact_facts(db, org_id, "c-1")["at"] is None  # the contact was not in scope
+
+
+def test_ingestion_and_refresh_agree_on_what_is_an_effective_message(db, make_org):
+    """Ingestion sets message.effective in Python as it writes (derived.is_effective); refresh
+    computes it in SQL (derived.EFFECTIVE_SQL). Every combination must agree."""
+    org_id, _ = make_org()
+    messages = []
+    for sender in ("CONTACT", "ADVISOR", "BOT", "CAMPAIGN", "SYSTEM"):
+        for direction in ("INBOUND", "OUTBOUND"):
+            for automatic in (False, True):
+                for advisor in (None, "ana", "robo"):
+                    for channel in ("WHATSAPP", "SMS", "EMAIL", "RCS", "FACEBOOK_MESSENGER",
+                                    "INSTAGRAM", "WEBCHAT", "VOICE_CALL"):
+                        outcomes = ([None, "ACCEPTED", "REJECTED"] if channel == "VOICE_CALL"
+                                    else [None])
+                        for outcome in outcomes:
+                            messages.append({
+                                "type": "message", "id": f"m-{len(messages)}", "contact": "c-1",
+                                "channel": channel, "direction": direction, "sender": sender,
+                                "advisor": advisor, "automatic": automatic,
+                                "call_outcome": outcome, "sent_at": at("2026-11-10 10:00")})
+    load(db, org_id, [contact("c-1", "2026-11-10 09:00"), *messages])
+    at_ingestion = effective(db, org_id)
+    # ADVISOR, OUTBOUND, not automatic, human (ana): 4 message channels + 2 call outcomes
+    assert sum(at_ingestion.values()) == 6
+    expected = {
+        m["id"]: (m["sender"] == "ADVISOR" and m["direction"] == "OUTBOUND"
+                  and not m["automatic"] and m["advisor"] == "ana"
+                  and (m["channel"] in ("WHATSAPP", "SMS", "EMAIL", "FACEBOOK_MESSENGER")
+                       or m["call_outcome"] in ("ACCEPTED", "REJECTED")))
+        for m in messages
+    }
+    assert at_ingestion == expected
+    db.write(lambda conn: conn.execute(text(
+        "UPDATE message SET effective = NOT effective WHERE organization_id = :org"),
+        {"org": org_id}))
+    derived.refresh(db, org_id)
+    assert effective(db, org_id) == expected

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 
 from sqlalchemy.engine import Connection
-
 from tablero import UNKNOWN_STATE, CsvSection, ReportFilters
 
 from . import queries
@@ -41,7 +40,14 @@ def journey_funnel_rows(conn: Connection, f: ReportFilters, params: Mapping[str,
     f = queries.panel_filters(f)
     days = queries.attribution_days(params.get("attributionDays"))
     funnel = queries.journey_funnel(conn, f, days)
-    yield ["scope", "journey", "label", "reached_contacts", "commercial_contacts", "conversion_rate"]
+    yield [
+        "scope",
+        "journey",
+        "label",
+        "reached_contacts",
+        "commercial_contacts",
+        "conversion_rate",
+    ]
     for scope, row in [("total", funnel.total)] + [("journey", j) for j in funnel.journeys]:
         yield [
             scope,
@@ -109,22 +115,22 @@ def _section(name: str, rows, description: str) -> CsvSection:
 SECTIONS = [
     _section("interactions", interactions_rows, "Interaction blocks with the previous period."),
     _section(
-        "message_funnel",
+        "message-funnel",
         message_funnel_rows,
         "Conversion funnel by message status (attributionDays=1..90, default 7).",
     ),
     _section(
-        "journey_funnel",
+        "journey-funnel",
         journey_funnel_rows,
         "Funnel across journeys, total and per journey (attributionDays=1..90, default 7).",
     ),
-    _section("contacts_over_time", contacts_over_time_rows, "The last six months, per month."),
+    _section("contacts-over-time", contacts_over_time_rows, "The last six months, per month."),
     _section("geography", geography_rows, "Contacts with interactions per state."),
-    _section("daily_volume", daily_volume_rows, "Daily sends and attentions."),
+    _section("daily-volume", daily_volume_rows, "Daily sends and attentions."),
     _section(
-        "attention_distribution", attention_distribution_rows, "Attentions by kind and share."
+        "attention-distribution", attention_distribution_rows, "Attentions by kind and share."
     ),
     _section(
-        "commercial_heatmap", commercial_heatmap_rows, "Commercial attentions by weekday x hour."
+        "commercial-heatmap", commercial_heatmap_rows, "Commercial attentions by weekday x hour."
     ),
 ]

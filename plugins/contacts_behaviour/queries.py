@@ -11,7 +11,6 @@ from datetime import timedelta
 
 from sqlalchemy import and_, case, distinct, func, or_, select
 from sqlalchemy.engine import Connection
-
 from tablero import (
     AttentionDistribution,
     BadUserInput,
@@ -76,7 +75,9 @@ def attribution_days(value: int | str | None) -> int:
     try:
         days = int(value)
     except (TypeError, ValueError):
-        raise BadUserInput(f"attributionDays must be a whole number of days, not {value!r}") from None
+        raise BadUserInput(
+            f"attributionDays must be a whole number of days, not {value!r}"
+        ) from None
     if not 1 <= days <= MAX_ATTRIBUTION_DAYS:
         raise BadUserInput(
             f"attributionDays must be between 1 and {MAX_ATTRIBUTION_DAYS}; got {days}"
@@ -280,7 +281,8 @@ def contacts_over_time(conn: Connection, f: ReportFilters) -> list[ContactsBehav
     interacted = conn.execute(
         select(
             *[
-                select(func.count()).select_from(interacting_contacts(f, r).subquery())
+                select(func.count())
+                .select_from(interacting_contacts(f, r).subquery())
                 .scalar_subquery()
                 for r in month_ranges
             ]
@@ -338,4 +340,3 @@ def commercial_heatmap(conn: Connection, f: ReportFilters) -> Heatmap:
         .group_by(weekday, hour)
     ).all()
     return make_heatmap(rows)
-

@@ -11,7 +11,6 @@ from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
-
 from tablero import (
     AttentionDistribution,
     DailyVolume,
@@ -108,9 +107,7 @@ class ContactsBehaviourReport:
         ),
     ) -> ContactsBehaviourJourneyFunnel:
         days = queries.attribution_days(attribution_days)
-        return await info.context.run(
-            lambda conn: queries.journey_funnel(conn, self.filters, days)
-        )
+        return await info.context.run(lambda conn: queries.journey_funnel(conn, self.filters, days))
 
     @strawberry.field(
         description="The last six months ending with the period's last day (six MONTH buckets "

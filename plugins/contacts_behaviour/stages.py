@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from sqlalchemy import Select, and_, case, exists, func, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
-
 from tablero import (
     Conversation,
     DateRange,
@@ -124,17 +123,18 @@ class FunnelScope:
         """The contact has a campaign message whose furthest status is ``status`` or beyond."""
         return self.contacts.c.furthest >= STATUS_RANK[status]
 
-    def campaign_messages(self, *conditions: ColumnElement, alias: str = "stage_message") -> Select:
-        """SELECT of contact ids with a campaign message of the funnel matching ``conditions``
-        (write them on ``Message.__table__.alias(alias)``, or use ``message_alias``)."""
-        m = Message.__table__.alias(alias)
+    def campaign_messages(self, *conditions: ColumnElement, message=None) -> Select:
+        """SELECT of the ids of contacts with a campaign message of the funnel that also meets
+        ``conditions``, written on ``message`` (an alias from :meth:`message_alias`)."""
+        m = message if message is not None else self.message_alias()
         return select(m.c.contact_id).where(
             *campaign_message_conditions(self.filters, self.range, m), *conditions
         )
 
     @staticmethod
-    def message_alias(alias: str = "stage_message"):
-        return Message.__table__.alias(alias)
+    def message_alias(name: str = "stage_message"):
+        """An alias of the message table for :meth:`campaign_messages` conditions."""
+        return Message.__table__.alias(name)
 
     def followed_within(
         self,

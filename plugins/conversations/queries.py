@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import and_, case, exists, func, or_, select, true
 from sqlalchemy.engine import Connection
 from tablero import (
     ClosingReasonRule,
@@ -113,7 +113,7 @@ def interactions(
     ).label("bucket")
     triples = (
         select(m.advisor_id, m.contact_id, day, bucket)
-        .where(*f.where(Message, time_column=m.sent_at), m.effective.is_(True))
+        .where(*f.where(Message, time_column=m.sent_at), m.effective == true())
         .distinct()
         .subquery()
     )
@@ -177,7 +177,9 @@ def origins(
         *conversation_filters.where(conv, which=None),
         conv.c.contact_id == k.id,
         closed_condition(conv, reasons),
-        conv.c.closed_at <= as_of,
+        # "+ 0" keeps SQLite's planner on the (organization, contact) index: left to itself it
+        # walks every closed conversation of the organization for each contact of the cohort.
+        conv.c.closed_at + 0 <= as_of,
     )
     engaged = and_(k.first_contact_at.is_not(None), k.first_contact_at <= as_of)
     new_count = func.count()

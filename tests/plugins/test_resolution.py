@@ -799,3 +799,26 @@ def test_reason_names_are_unique_per_organization(make_org, make_api):
     assert mine["reason"] == theirs["reason"] == "recompra"
     other_catalog = make_api(other_key).data(CATALOG, {"all": True})["closingReasons"]
     assert {"reason": "venta", "name": "Venta"} in other_catalog  # our rename is ours alone
+
+
+def test_an_archived_reason_keeps_its_history(db, make_org, make_api):
+    org_id, key = make_org()
+    ingest_records(
+        db,
+        org_id,
+        [
+            {"type": "user", "id": "ana", "name": "Ana", "profile": "AGENT"},
+            {"type": "closing_reason", "id": "promo", "name": "Promoção"},
+            _contact("c1", None, "site"),
+            _conversation("k1", "c1", "ana", "2026-11-04T09:00", "2026-11-04T10:00", "promo"),
+        ],
+    )
+    api = make_api(key)
+    api.data(ARCHIVE, {"reason": "promo"})
+    # November used it: the row stays (archived), so the totals still add up
+    promo = rows_by_reason(table(api))["promo"]
+    assert (promo["archived"], promo["conversations"], promo["share"]) == (True, 1, 1.0)
+    assert table(api)["total"]["conversations"] == 1
+    # October did not: the archived reason is gone from the table
+    october = {"period": {"preset": "CUSTOM", "start": "2026-10-01", "end": "2026-10-31"}}
+    assert "promo" not in rows_by_reason(table(api, october))
