@@ -173,6 +173,7 @@ def load_demo(
     *,
     end: date | None = None,
     progress: Callable[[str], None] | None = None,
+    registry=None,
 ) -> int:
     """Create (if missing) organization ``org_key`` and a second small one ``f"{org_key}-other"``
     and ingest the demo data set (:func:`tablero.demo.generate`) into each.
@@ -216,6 +217,16 @@ def load_demo(
         if progress is not None:
             counts = ", ".join(f"{n:,} {t}" for t, n in sorted(result.counts.items()))
             progress(f"{key}: done in {time.monotonic() - started:.1f} s: {counts}")
+    # Plugins' demo records (hook tablero_demo_records), after the core's, into the main org.
+    from .plugin_manager import Registry, make_plugin_manager
+
+    registry = registry or Registry.collect(make_plugin_manager())
+    for plugin, function in registry.demo_record_plugins:
+        records = list(function(scale=scale, seed=seed) or [])
+        if records:
+            extra = ingest_records(db, main_id, records)
+            if progress is not None:
+                progress(f"{org_key}: {extra.lines:,} demo records from plugin {plugin!r}")
     return main_id
 
 

@@ -262,3 +262,31 @@ def test_quick_action_funnel_segment_and_reason_hooks_are_collected():
     assert registry.closing_reason_rules[0][1].category == "won"
     assert registry.funnel_stages == [("contrib", "a stage")]
     assert registry.rfm_segments == [("contrib", "a segment")]
+
+
+def test_demo_records_hook_feeds_tablero_demo(sqlite_db):
+    """`tablero demo` ingests a plugin's demo records into the demo organization."""
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from tablero.ingest import load_demo
+    from tablero.models import ContactGroup
+
+    @named("demo_extra")
+    class DemoExtra:
+        @staticmethod
+        @hookimpl
+        def tablero_demo_records(scale, seed):
+            return [{"type": "group", "id": "plugin-group", "name": f"From a plugin ({scale})"}]
+
+    registry = registry_with(DemoExtra)
+    org_id = load_demo(sqlite_db, "demo-hook", "tiny", 3, end=date(2026, 11, 25), registry=registry)
+    names = sqlite_db.read(
+        lambda conn: conn.execute(
+            select(ContactGroup.name).where(
+                ContactGroup.organization_id == org_id, ContactGroup.external_id == "plugin-group"
+            )
+        ).scalars().all()
+    )
+    assert names == ["From a plugin (tiny)"]
