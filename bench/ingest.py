@@ -46,6 +46,18 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _load_average() -> str:
+    try:
+        return " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:  # pragma: no cover
+        return "?"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Benchmark NDJSON ingestion of the demo data set into a fresh database.",
@@ -120,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     derived.refresh = timed_refresh
     size = os.path.getsize(path)
     last_report = [0.0]
+    load_before = _load_average()
+    cpu_started = _cpu_seconds()
     started = time.perf_counter()
 
     def on_chunk(chunks: int, lines: int) -> None:
@@ -136,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     with open(path, "rb") as lines:
         result = ingest.ingest_lines(db, org_id, lines, **kwargs)
     elapsed = time.perf_counter() - started
+    cpu = _cpu_seconds() - cpu_started
+    ingest_rss = _peak_rss_mb()
+    load_after = _load_average()
     derived.refresh = original_refresh
     records = sum(result.counts.values())
 
@@ -149,9 +166,14 @@ def main(argv: list[str] | None = None) -> int:
     print("records          " + ", ".join(f"{t} {n:,}" for t, n in result.counts.items()))
     print(f"ingest time      {elapsed:.1f} s ({result.chunks} chunks)")
     print(f"records/s        {records / elapsed:,.0f}")
+    print(f"CPU time         {cpu:.1f} s of this process ({records / cpu:,.0f} records per "
+          "CPU-second; the database server's own CPU is not included)")
     print(f"derived facts    {derived_seconds:.1f} s of the ingest (per-chunk refresh)")
-    print(f"full refresh     {full_refresh:.1f} s (whole organization, after the ingest)")
-    print(f"peak RSS         {_peak_rss_mb():.0f} MB")
+    print(f"peak RSS         {ingest_rss:.0f} MB during the ingest")
+    print(f"full refresh     {full_refresh:.1f} s (whole organization, after the ingest); "
+          f"peak RSS since start {_peak_rss_mb():.0f} MB")
+    print(f"load average     {load_before} before, {load_after} after "
+          f"({os.cpu_count()} CPUs)")
 
     db.dispose()
     if server is not None:
