@@ -171,9 +171,8 @@ def _ingest_file(db: Database, org_id: int, path: str, chunk_size: int, done: tu
         for error in exc.errors:
             click.echo(f"{name}:{error.line}: {error.field or '-'}: {error.reason}", err=True)
         first = (exc.chunk - 1) * chunk_size + 1
-        last = exc.chunk * chunk_size
         click.echo(
-            f"{name}: chunk {exc.chunk} (lines {first}-{last}) was rejected "
+            f"{name}: chunk {exc.chunk} (from line {first}) was rejected "
             f"({len(exc.errors)} bad line{'s' if len(exc.errors) != 1 else ''}); nothing of it "
             "was written.",
             err=True,
@@ -228,8 +227,8 @@ def refresh_command(org_key: str) -> None:
 
 @click.command(
     "demo",
-    help="Load the deterministic demo data set into organization ORG (created if missing) and "
-    f"a second small organization ORG-other. Scales: {', '.join(DEMO_SCALES)} (small: 2,000 "
+    help="Load the deterministic demo data set into the organization given by --org (created "
+    "if missing) and into a second small organization named after it with '-other'. Scales: {', '.join(DEMO_SCALES)} (small: 2,000 "
     "contacts; medium: 100,000 contacts and 2 million messages). Loading again is idempotent.",
 )
 @click.option("--org", "org_key", default="demo", show_default=True, help="Organization key.")

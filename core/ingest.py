@@ -8,13 +8,20 @@ each chunk is one transaction:
    money) and **all** errors are collected;
 2. inside the transaction (the organization's row is locked first, so concurrent ingests of one
    organization are serialised), references are resolved against the records of the chunk and
-   the rows already stored — one query per table, in ``IN`` lists of at most 10,000 ids;
+   the rows already stored — one query per table, in lists of at most 10,000 ids;
 3. any error -> the transaction is rolled back and :class:`IngestRejected` lists every bad line
    (earlier chunks stay stored; ``stored_chunks`` says how many);
-4. otherwise rows are upserted by ``(organization_id, external_id)`` with
-   ``INSERT .. ON CONFLICT DO UPDATE`` in batches (existing rows keep their surrogate id; new rows
-   get ``max(id) + 1`` onwards), and :func:`tablero.derived.refresh` brings the derived facts of
-   the affected contacts and conversations up to date in the same transaction.
+4. otherwise rows are upserted by ``(organization_id, external_id)``: existing rows keep their
+   surrogate id, new rows get ``max(id) + 1`` onwards. SQLite: ``INSERT .. ON CONFLICT DO
+   UPDATE`` through the driver's ``executemany``; PostgreSQL: ``COPY`` (new rows straight into
+   the table, replaced ones through a temporary table and ``INSERT .. SELECT .. ON CONFLICT DO
+   UPDATE``). The derived columns of the written rows are set on the way in (phone -> E.164 and
+   state, ``message.effective`` with :func:`tablero.derived.is_effective`) and
+   :func:`tablero.derived.refresh` then brings the facts of the affected contacts and
+   conversations up to date, in the same transaction.
+
+While chunk n is written (by a worker thread: the database drivers release the GIL), chunk
+n + 1 is read and validated; it is written only after chunk n is committed.
 
 Records in a chunk may come in any order (a message before its contact). A record whose id is
 already stored replaces it, so sending a batch twice leaves the same data. Within one chunk, the
@@ -207,8 +214,8 @@ def load_demo(
 
         def chunk_done(chunks: int, records: int, key: str = key, started: float = started):
             if progress is not None:
-                progress(f"{key}: {records:,} records stored ({chunks} chunks, "
-                         f"{time.monotonic() - started:.1f} s)")
+                progress(f"{key}: {records:,} records read, {chunks} chunk(s) stored "
+                         f"({time.monotonic() - started:.1f} s)")
 
         result = ingest_records(
             db, org_id, demo.generate(org_scale, org_seed, end=end, timezone=timezone),
@@ -595,7 +602,8 @@ _COLUMNS: dict[str, list[tuple[str, str, str | None]]] = {
     "contact": [("name", "name", None), ("phone", "phone", None), ("origin", "origin", None),
                 ("entry_group_id", "entry_group", "group"),
                 ("current_group_id", "current_group", "group"),
-                ("created_at", "created_at", None), ("deleted_at", "deleted_at", None)],
+                ("created_at", "created_at", None), ("deleted_at", "deleted_at", None),
+                ("state", "state", None)],  # phone and state: see _Chunk.finish
     "conversation": [("contact_id", "contact", "contact"), ("advisor_id", "advisor", "user"),
                      ("kind", "kind", None), ("channel", "channel", None),
                      ("status", "status", None), ("started_at", "started_at", None),
@@ -794,6 +802,18 @@ class _Chunk:
             for name, spec in TYPES.items()
         }
 
+    def finish(self) -> None:
+        """Derived at ingestion, before the database is involved: each contact's phone in
+        E.164 form (kept as given when it does not parse) and its state."""
+        contacts = [rec for _, rec in self.records["contact"].values() if rec is not None]
+        normalised = [geo.normalise_phone(rec["phone"]) for rec in contacts]
+        for rec, phone, state in zip(
+            contacts, normalised, geo.states_for_phones(normalised), strict=True
+        ):
+            if phone is not None:
+                rec["phone"] = phone
+            rec["state"] = state
+
     def add(self, lineno: int, obj) -> None:
         errors = self.errors
         if type(obj) is not dict:
@@ -935,7 +955,6 @@ def _select_by_external_ids(
 _MISSING = '{target} "{value}" does not exist (not in this batch nor stored)'
 # Columns each table's rows end with, filled after the references are resolved.
 _TRAILING = {
-    "contact": [("state", "None")],  # set from the phone below
     # derived.is_effective, the SQL rule's Python twin; ``bots`` are the bot users' ids
     "message": [("effective", ("is_effective(rec['sender'], rec['direction'], rec['automatic'],"
                  " {advisor}, rec['channel'], rec['call_outcome'], bots)"))],
@@ -999,6 +1018,7 @@ def _lock_organization(conn: Connection, org_id: int) -> str:
         row = conn.execute(
             text("SELECT timezone FROM organization WHERE id = :id FOR UPDATE"), {"id": org_id}
         ).first()
+        derived.plan_for_cached_pages(conn)
     else:
         # A write as the transaction's first statement takes SQLite's write lock (with the
         # latest snapshot) before anything is read.
@@ -1101,20 +1121,7 @@ def _store_chunk(conn: Connection, org_id: int, chunk: _Chunk, now: int) -> dict
     if errors:
         raise _Rejected()
 
-    # 4. Derived at ingestion: the normalised phone and its state (message.effective is set by
-    # derived.refresh below, in this transaction).
-    if "contact" in rows:
-        columns, contacts = rows["contact"]
-        at, at_state = columns.index("phone"), columns.index("state")
-        normalised = [geo.normalise_phone(r[at]) if r[at] else None for r in contacts]
-        states = geo.states_for_phones(normalised)
-        rows["contact"] = (columns, [
-            r[:at] + (r[at] if phone is None else phone,) + r[at + 1 : at_state] + (state,)
-            + r[at_state + 1 :]
-            for r, phone, state in zip(contacts, normalised, states, strict=True)
-        ])
-
-    # 5. Upsert, referenced tables first.
+    # 4. Upsert, referenced tables first.
     for tname in _ID_TYPES:
         if tname in rows:
             columns, table_rows = rows[tname]
@@ -1132,8 +1139,13 @@ def _store_chunk(conn: Connection, org_id: int, chunk: _Chunk, now: int) -> dict
         ], ("organization_id", "day", "channel"))
     if records["onboarding_step"]:
         _store_steps(conn, org_id, records["onboarding_step"], now)
+    if conn.dialect.name == "postgresql":
+        _keep_statistics_fresh(conn, {
+            TYPES[t].table.__tablename__: len(r) for t, (_, r) in rows.items()
+        })
 
-    # 6. Derived facts of what changed, in this transaction.
+    # 5. Derived facts of what changed, in this transaction (everything when a schedule or a
+    # user's is_bot changed).
     if full_refresh:
         derived.refresh(conn, org_id, now=now)
     else:
@@ -1154,6 +1166,29 @@ def _store_chunk(conn: Connection, org_id: int, chunk: _Chunk, now: int) -> dict
         derived.refresh(conn, org_id, contact_ids=contact_ids, conversation_ids=conversation_ids,
                         now=now, _phone_states=False, _effective_known=True)
     return {t: len(r) for t, r in records.items() if r}
+
+
+ANALYZE_FRACTION = 0.2
+
+
+def _keep_statistics_fresh(conn: Connection, written: dict[str, int]) -> None:
+    """PostgreSQL: ANALYZE a table this chunk grew by more than 20% (or that was never
+    analyzed), before the derived-facts queries are planned. A bulk load outruns autovacuum
+    (or runs without it); planned on an empty table's statistics, the per-chunk queries
+    would scan the whole organization instead of its few changed conversations."""
+    if "message" in written:
+        written["response_interval"] = written["message"] // 2  # grows with the messages
+    names = [name for name, n in written.items() if n > 0]
+    if not names:
+        return
+    sizes = dict(conn.exec_driver_sql(
+        "SELECT name, c.reltuples FROM unnest(%s::text[]) AS name"
+        " JOIN pg_class c ON c.oid = to_regclass(name)", (names,)
+    ).all())
+    for name in names:
+        tuples = sizes.get(name)
+        if tuples is not None and (tuples < 0 or written[name] > ANALYZE_FRACTION * tuples):
+            conn.exec_driver_sql(f"ANALYZE {name}")
 
 
 def _store_schedules(conn: Connection, org_id: int, schedules: dict, user_ids: dict) -> bool:
@@ -1235,11 +1270,13 @@ def _read_chunks(
             else:
                 add(lineno, obj)
         if in_chunk >= chunk_size:
+            chunk.finish()
             yield chunk, lineno
             chunk = _Chunk()
             add = chunk.add
             in_chunk = 0
     if in_chunk:
+        chunk.finish()
         yield chunk, lineno
 
 

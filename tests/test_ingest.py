@@ -6,6 +6,7 @@ Every test runs on SQLite and on PostgreSQL (the ``db`` fixture); each creates i
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
@@ -455,7 +456,7 @@ def test_cli_ingest_names_each_bad_line_and_exits_1(tmp_path, cli_env):
     assert result.exit_code == 1
     assert (f'{bad}:4: kind: "kind" must be one of COMMERCIAL, SUPPORT (got "PRESALES")'
             in result.output)
-    assert f"{bad}: chunk 2 (lines 4-6) was rejected" in result.output
+    assert f"{bad}: chunk 2 (from line 4) was rejected" in result.output
     assert "the 1 earlier chunk(s) (lines 1-3) are stored" in result.output
     assert f"the files before it are stored: {good}" in result.output
 
@@ -464,3 +465,37 @@ def test_cli_ingest_names_each_bad_line_and_exits_1(tmp_path, cli_env):
                           input='{"type": "group", "id": "g", "name": "G"}\n')
     assert piped.exit_code == 0, piped.output
     assert "<stdin>: 1 lines, 1 group" in piped.output
+
+
+def test_concurrent_ingests_of_one_organization_are_serialised(db, make_org):
+    org_id, _ = make_org()
+    batches = [
+        ndjson([{"type": "contact", "id": f"{prefix}-{n}", "created_at": "2026-11-10T09:00:00Z"}
+                for n in range(300)])
+        for prefix in ("a", "b", "c")
+    ]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = list(pool.map(lambda lines: ingest_lines(db, org_id, lines, chunk_size=50),
+                                batches))
+    assert [r.counts["contact"] for r in results] == [300, 300, 300]
+    ids = db.read(lambda conn: conn.execute(text(
+        "SELECT id FROM contact WHERE organization_id = :org ORDER BY id"),
+        {"org": org_id}).scalars().all())
+    assert ids == list(range(1, 901))  # no id allocated twice, none skipped
+
+
+def test_within_a_batch_the_last_record_with_an_id_wins(db, make_org):
+    org_id, _ = make_org()
+    result = ingest_lines(db, org_id, ndjson([
+        {"type": "group", "id": "g-1", "name": "First name"},
+        {"type": "group", "id": 7, "name": "Seven"},  # an integer id is read as "7"
+        {"type": "group", "id": "g-1", "name": "Second name"},
+        {"type": "contact", "id": "c-1", "entry_group": 7, "created_at": "2026-11-10T09:00:00Z"},
+    ]))
+    assert result.counts == {"group": 2, "contact": 1}
+    groups = db.read(lambda conn: conn.execute(text(
+        "SELECT id, external_id, name FROM contact_group WHERE organization_id = :org"
+        " ORDER BY id"), {"org": org_id}).all())
+    assert [tuple(g) for g in groups] == [(1, "g-1", "Second name"), (2, "7", "Seven")]
+    assert scalar(db, "SELECT entry_group_id FROM contact WHERE organization_id = :org",
+                  org=org_id) == 2

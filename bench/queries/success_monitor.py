@@ -67,7 +67,9 @@ def _period(preset: str) -> dict:
     return {"filters": {"period": {"preset": preset}}}
 
 
-CUSTOM_PAST = {"filters": {"period": {"preset": "CUSTOM", "start": "2026-06-01", "end": "2026-06-30"}}}
+CUSTOM_PAST = {
+    "filters": {"period": {"preset": "CUSTOM", "start": "2026-06-01", "end": "2026-06-30"}}
+}
 
 QUERIES: dict[str, tuple[str, dict]] = {
     "page_30d": (PAGE, _period("LAST_30_DAYS")),

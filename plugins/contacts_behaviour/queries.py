@@ -7,9 +7,11 @@ geography, interacting contacts) come from the core, so the home page and this p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import and_, case, distinct, func, or_, select
+from sqlalchemy import Select, and_, case, func, literal, null, or_, select, union_all
 from sqlalchemy.engine import Connection
 from tablero import (
     AttentionDistribution,
@@ -112,42 +114,64 @@ def _contact_base_at(conn: Connection, f: ReportFilters, ends: list[int]) -> lis
     return [int(v) for v in row]
 
 
+def _contacts_flagged(conn: Connection, rows: Select, flags: Callable[[Any], list]) -> list[int]:
+    """Distinct contacts among ``rows`` (a SELECT with ``contact_id``) meeting each condition
+    ``flags(columns)`` returns, in one pass.
+
+    The rows are grouped by contact first (a hash aggregate on PostgreSQL, where
+    ``count(DISTINCT ..)`` sorts), then each flag is summed over the contacts.
+    """
+    source = rows.subquery()
+    conditions = flags(source.c)
+    per_contact = (
+        select(
+            *[
+                func.max(case((cond, 1), else_=0)).label(f"f{i}")
+                for i, cond in enumerate(conditions)
+            ]
+        )
+        .group_by(source.c.contact_id)
+        .subquery()
+    )
+    row = conn.execute(
+        select(*[func.coalesce(func.sum(column), 0) for column in per_contact.c])
+    ).one()
+    return [int(v) for v in row]
+
+
 def interactions(conn: Connection, f: ReportFilters) -> ContactsBehaviourInteractions:
     cur, prev = f.current, f.previous
     base_now, base_before = _contact_base_at(conn, f, [cur.end_ts, prev.end_ts])
-
     both = _both_periods(f)
+
     m = Message.__table__.c
-    reached_now, reached_before = conn.execute(
-        select(
-            func.count(distinct(case((m.sent_at >= cur.start_ts, m.contact_id)))),
-            func.count(distinct(case((m.sent_at < cur.start_ts, m.contact_id)))),
-        ).where(*campaign_message_conditions(f, both))
-    ).one()
+    reached_now, reached_before = _contacts_flagged(
+        conn,
+        select(m.contact_id, m.sent_at).where(*campaign_message_conditions(f, both)),
+        lambda r: [r.sent_at >= cur.start_ts, r.sent_at < cur.start_ts],
+    )
 
     c = Conversation.__table__.c
-
-    def contacts(kind: str, current: bool):
-        in_period = c.started_at >= cur.start_ts if current else c.started_at < cur.start_ts
-        return func.count(distinct(case((and_(c.kind == kind, in_period), c.contact_id))))
-
-    row = conn.execute(
-        select(
-            contacts("COMMERCIAL", True),
-            contacts("COMMERCIAL", False),
-            contacts("SUPPORT", True),
-            contacts("SUPPORT", False),
-        ).where(
+    commercial_now, commercial_before, support_now, support_before = _contacts_flagged(
+        conn,
+        select(c.contact_id, c.kind, c.started_at).where(
             *f.where(Conversation, which=None),
             c.started_at >= both.start_ts,
             c.started_at < both.end_ts,
-        )
-    ).one()
+        ),
+        lambda r: [
+            and_(
+                r.kind == kind, r.started_at >= cur.start_ts if now else r.started_at < cur.start_ts
+            )
+            for kind in ("COMMERCIAL", "SUPPORT")
+            for now in (True, False)
+        ],
+    )
     return ContactsBehaviourInteractions(
         contact_base=Comparison.of(base_now, base_before),
         reached_contacts=Comparison.of(reached_now, reached_before),
-        commercial_contacts=Comparison.of(row[0], row[1]),
-        support_contacts=Comparison.of(row[2], row[3]),
+        commercial_contacts=Comparison.of(commercial_now, commercial_before),
+        support_contacts=Comparison.of(support_now, support_before),
     )
 
 
@@ -183,43 +207,70 @@ def message_funnel(
     return ContactsBehaviourMessageFunnel(attribution_days=days, levels=levels)
 
 
-def _per_journey(conn: Connection, pairs) -> tuple[dict[str | None, int], int]:
-    """``pairs``: a SELECT of (journey, contact_id). Distinct contacts per journey, and overall."""
-    sub = pairs.subquery()
-    by_journey = dict(
-        conn.execute(
-            select(sub.c.journey, func.count(distinct(sub.c.contact_id))).group_by(sub.c.journey)
-        ).all()
+def _per_journey(
+    conn: Connection, f: ReportFilters, touches: Select
+) -> tuple[dict[str | None, int], int]:
+    """``touches``: a SELECT of (campaign_id, contact_id). Distinct contacts per journey of the
+    campaign, and overall, in one statement.
+
+    The touches are reduced to distinct (campaign, contact) pairs and materialized *before* the
+    campaign table joins in: joined earlier, PostgreSQL walks the campaign index
+    (organization, campaign, contact) for its order and reads every campaign message ever sent
+    to filter the period.
+    """
+    source = touches.subquery()
+    pairs = (
+        select(source.c.campaign_id, source.c.contact_id)
+        .group_by(source.c.campaign_id, source.c.contact_id)
+        .cte("campaign_contacts")
+        .prefix_with("MATERIALIZED")
     )
-    total = conn.execute(select(func.count(distinct(sub.c.contact_id)))).scalar() or 0
-    return {j: int(n) for j, n in by_journey.items()}, int(total)
+    k = Campaign.__table__.c
+    journey_contacts = (
+        select(k.journey, pairs.c.contact_id)
+        .select_from(
+            pairs.join(
+                Campaign,
+                and_(k.organization_id == f.organization_id, k.id == pairs.c.campaign_id),
+            )
+        )
+        .group_by(k.journey, pairs.c.contact_id)
+        .subquery()
+    )
+    contacts = select(pairs.c.contact_id).group_by(pairs.c.contact_id).subquery()
+    rows = conn.execute(
+        union_all(
+            select(literal(0), journey_contacts.c.journey, func.count()).group_by(
+                journey_contacts.c.journey
+            ),
+            select(
+                literal(1), null(), select(func.count()).select_from(contacts).scalar_subquery()
+            ),
+        )
+    ).all()
+    by_journey = {journey: int(n) for is_total, journey, n in rows if not is_total}
+    total = next(int(n) for is_total, _, n in rows if is_total)
+    return by_journey, total
 
 
 def journey_funnel(conn: Connection, f: ReportFilters, days: int) -> ContactsBehaviourJourneyFunnel:
     """Reached contacts -> contacts who then started a commercial conversation, per journey."""
     cur = f.current
     window = days * DAY_SECONDS
-    k = Campaign.__table__
-    m = Message.__table__
-
-    def campaign_of(message):
-        return and_(
-            k.c.organization_id == message.c.organization_id, k.c.id == message.c.campaign_id
-        )
-
+    m = Message.__table__.c
     reached, reached_total = _per_journey(
         conn,
-        select(k.c.journey.label("journey"), m.c.contact_id.label("contact_id"))
-        .select_from(m.join(k, campaign_of(m)))
-        .where(*campaign_message_conditions(f, cur, m)),
+        f,
+        select(m.campaign_id, m.contact_id).where(*campaign_message_conditions(f, cur)),
     )
-    # Driven by the (few) commercial conversations that can be attributed, each matched to the
-    # contact's campaign messages through ix_message_org_contact.
+    # Driven by the commercial conversations that can be attributed (far fewer than messages),
+    # each matched to the contact's earlier campaign messages through ix_message_org_contact.
     c = Conversation.__table__
     am = Message.__table__.alias("attributed_message")
     converted, converted_total = _per_journey(
         conn,
-        select(k.c.journey.label("journey"), c.c.contact_id.label("contact_id"))
+        f,
+        select(am.c.campaign_id, c.c.contact_id)
         .select_from(
             c.join(
                 am,
@@ -229,14 +280,23 @@ def journey_funnel(conn: Connection, f: ReportFilters, days: int) -> ContactsBeh
                     am.c.sent_at <= c.c.started_at,
                     am.c.sent_at >= c.c.started_at - window,
                 ),
-            ).join(k, campaign_of(am))
+            )
         )
         .where(
-            c.c.organization_id == f.organization_id,
             c.c.kind == "COMMERCIAL",
             c.c.started_at >= cur.start_ts,
             c.c.started_at < min(cur.end_ts + window, f.period.as_of_ts + 1),
-            *campaign_message_conditions(f, cur, am),
+            *campaign_message_conditions(
+                f.without("group_id", "origin"),
+                cur,
+                am,
+                # SQLite without statistics (no ANALYZE) would start from the period's messages
+                # and scan conversations for each; PostgreSQL's planner has statistics.
+                matched_by_contact=conn.dialect.name == "sqlite",
+            ),
+            # Group and origin through the conversation's contact; the channel filter narrows
+            # the campaign messages, not the conversation that follows them.
+            *f.without("channel").where(c, which=None),
         ),
     )
 

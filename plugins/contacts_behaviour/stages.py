@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, case, exists, func, or_, select, true
+from sqlalchemy import Select, and_, case, exists, func, literal_column, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 from tablero import (
@@ -59,19 +59,28 @@ STATUS_RANK: dict[str, int] = {
 
 
 def campaign_message_conditions(
-    f: ReportFilters, rng: DateRange, message=Message
+    f: ReportFilters, rng: DateRange, message=Message, *, matched_by_contact: bool = False
 ) -> list[ColumnElement]:
     """SQL conditions: ``message`` is a campaign message sent in ``rng`` under the filters.
 
     A campaign message is an outbound message with a campaign. The organization, the contact's
     group and origin and the message's channel come from the shared filter builder.
+
+    ``matched_by_contact``: the message is looked up for one contact at a time (a conversion
+    matched to the contact's earlier messages). The period bounds are then written on
+    ``sent_at + 0``, so the period's time index cannot drive the join and the contact index
+    ``ix_message_org_contact`` serves the lookup (SQLite without statistics otherwise scanned
+    every conversation for each message of the period).
     """
     m = getattr(message, "__table__", message).c
+    sent_at = m.sent_at + 0 if matched_by_contact else m.sent_at
     return f.where(message, which=None) + [
-        m.sent_at >= rng.start_ts,
-        m.sent_at < rng.end_ts,
+        sent_at >= rng.start_ts,
+        sent_at < rng.end_ts,
         m.campaign_id.is_not(None),
-        m.direction == "OUTBOUND",
+        # A literal, not a bound parameter, so that a partial index on campaign sends
+        # (WHERE campaign_id IS NOT NULL AND direction = 'OUTBOUND') can be matched by SQLite.
+        m.direction == literal_column("'OUTBOUND'"),
     ]
 
 

@@ -1,18 +1,26 @@
 """The success monitor's SQL: RFM scores, segment table, drill-down pages, sales, automations.
 
-Everything is aggregated by the database; Python only shapes the few result rows. The RFM
-pipeline (:func:`scored_contacts`) is one SELECT of nested subqueries:
+Everything is aggregated by the database; Python only shapes the few result rows. The RFM scoring
+(:func:`rfm`) is built so that the one expensive step, reading every order before the period end,
+happens once per statement, and everything after it works on small tables:
 
-1. ``per_currency``: each contact's orders placed before the period end, grouped by currency
-   (orders, sum of ``amount_e4``, last order);
-2. ``per_contact``: the contact's totals over its currencies (F = orders, last order) and its
-   *main currency* (most orders, then the larger sum, then the code) — deleted contacts dropped;
-3. ``rfm``: one row per contact: R = whole days from the last order to the period end,
-   F = orders, M = average order value in the main currency, in ten-thousandths, rounded half up;
-4. ``scores``: score = 1 + floor(5 * W / N) where W, the contacts strictly worse, is
-   ``RANK() - 1`` ordered from worst to best (R: most days first, F: fewest orders first,
-   M: lowest average first, among contacts of the same main currency);
-5. ``scored``: the segment, a ``CASE`` over the cell code ``10 * R + F``.
+1. ``per_contact`` (materialized): per contact, its orders before the period end — F (count),
+   last order, sum of amounts, and the smallest and largest currency code — for contacts not
+   deleted by then. R = whole days from the last order to the period end.
+2. ``mixed_currencies`` (materialized): only for the rare contacts whose orders use several
+   currencies, their orders per currency, with the contact's F and last order.
+3. ``cells``: contacts counted by cell ``(R days, F, currency, shown)`` with their orders and
+   revenue. A contact's segment depends only on its cell, so this histogram (hundreds to a few
+   thousand rows) is all the scoring needs.
+4. ``scored_cells``: W, the contacts strictly worse, from windows over the cells —
+   ``SUM(contacts) OVER (ORDER BY R days DESC)`` (the contacts with as many days or more) minus
+   the contacts with exactly as many; likewise for F — then score = 1 + floor(5 * W / N) and the
+   segment, a ``CASE`` over the cell code ``10 * R score + F score``.
+
+The segment table sums the scored cells. Per-contact queries (drill-down, CSV) read the same
+scores through thresholds: R's score never rises as the days grow, so "R score >= s" is "days <=
+the largest day count whose cell scored >= s" (F and M likewise, the other way round); M is scored
+among the contacts of the same main currency from a histogram of their averages.
 """
 
 from __future__ import annotations
@@ -23,7 +31,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import BigInteger, and_, case, cast, func, insert, literal, or_, select
+from sqlalchemy import (
+    BigInteger,
+    and_,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Subquery
 from tablero import (
@@ -41,9 +61,23 @@ from .segments import SegmentGrid
 DAY = 86_400
 MAX_PAGE = 500
 STREAM_ROWS = 2_000
+SCORE_LEVELS = (5, 4, 3, 2)
 
 orders = SalesOrder.__table__
 contacts = Contact.__table__
+
+
+def for_reports(conn: Connection) -> Connection:
+    """PostgreSQL: give this transaction's report queries room to hash in memory, and skip JIT.
+
+    With the default ``work_mem`` (4 MB) the per-contact aggregation of a million orders spills
+    to disk, and JIT compilation costs more than it saves on queries of a second or less. Both
+    settings are ``SET LOCAL``: they end with the request's transaction.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+        conn.exec_driver_sql("SET LOCAL jit = off")
+    return conn
 
 
 # ---- money ---------------------------------------------------------------------------------
@@ -76,109 +110,306 @@ def money_text(amount: Decimal | None) -> str | None:
 # ---- the RFM pipeline ------------------------------------------------------------------------
 
 
-def scored_contacts(f: ReportFilters, grid: SegmentGrid) -> tuple[Subquery, Subquery]:
-    """``(scored, per_currency)`` subqueries for the organization as of the period end.
+def _bigint(expression):
+    # PostgreSQL's SUM over integers is NUMERIC; keep integer arithmetic (floor division) exact
+    return cast(expression, BigInteger)
 
-    ``scored``: one row per contact with at least one order before ``f.current.end_ts`` and not
-    deleted by then — ``contact_id, frequency, last_order_at, recency_days, currency, value_e4,
-    r_score, f_score, m_score, segment`` (segment = index into ``grid.segments``). Scores rank
-    every such contact of the organization; the group/origin filters only choose which scored
-    contacts a report shows (:func:`shown`).
+
+def _score(worse, population):
+    return 1 + 5 * worse // population
+
+
+def _shown(contact_id, f: ReportFilters):
+    """1 for a contact the report's group/origin filters select (every contact without them)."""
+    if f.group_id is None and f.origin is None:
+        return literal(1)
+    return case((contact_id.in_(select(contacts.c.id).where(*f.where(Contact))), 1), else_=0)
+
+
+@dataclass(frozen=True)
+class Rfm:
+    """The common table expressions of one scoring (one organization, one period end)."""
+
+    per_contact: object
+    mixed_currencies: object
+    scored_cells: Subquery
+
+
+def rfm(f: ReportFilters, grid: SegmentGrid) -> Rfm:
+    """The RFM scoring of the organization as of ``f.current.end_ts`` (see the module docstring).
+
+    Every contact with an order before the period end and not deleted by then is scored among
+    all such contacts of the organization; the group/origin filters only mark which of them a
+    report shows (``shown``).
     """
     end_ts = f.current.end_ts
-    o = orders.c
-    per_currency = (
+    end = literal(end_ts, BigInteger)
+    o, c = orders.c, contacts.c
+    before_end = [o.organization_id == f.organization_id, o.ordered_at < end_ts]
+
+    grouped = (
+        select(
+            o.contact_id,
+            func.count().label("frequency"),
+            func.max(o.ordered_at).label("last_order_at"),
+            _bigint(func.sum(o.amount_e4)).label("total_e4"),
+            func.min(o.currency).label("currency"),
+            func.max(o.currency).label("other_currency"),
+        )
+        # "+ 0" keeps SQLite off the (organization, ordered_at) index: walking the (organization,
+        # contact, ordered_at) one yields the rows already grouped by contact, with no sort
+        .where(o.organization_id == f.organization_id, o.ordered_at + 0 < end_ts)
+        .group_by(o.contact_id)
+        .subquery("grouped")
+    )
+    g = grouped.c
+    # A contact deleted after the period end was still a customer then.
+    deleted = (
+        select(literal(1))
+        .where(c.organization_id == f.organization_id, c.id == g.contact_id, c.deleted_at < end_ts)
+        .exists()
+    )
+    per_contact = (
+        select(
+            g.contact_id,
+            g.frequency,
+            g.last_order_at,
+            ((end - g.last_order_at) // DAY).label("recency_days"),
+            g.total_e4,
+            g.currency,
+            g.other_currency,
+            _shown(g.contact_id, f).label("shown"),
+        )
+        .where(~deleted)
+        .cte("per_contact")
+        .prefix_with("MATERIALIZED")
+    )
+    pc = per_contact.c
+
+    mixed_ids = select(pc.contact_id).where(pc.currency != pc.other_currency)
+    by_currency = (
         select(
             o.contact_id,
             o.currency,
             func.count().label("n"),
-            cast(func.sum(o.amount_e4), BigInteger).label("total_e4"),
+            _bigint(func.sum(o.amount_e4)).label("total_e4"),
             func.max(o.ordered_at).label("last_at"),
         )
-        .where(o.organization_id == f.organization_id, o.ordered_at < end_ts)
+        .where(*before_end, o.contact_id.in_(mixed_ids))
         .group_by(o.contact_id, o.currency)
-        .cte("per_currency")
+        .subquery("by_currency")
     )
-    pc, c = per_currency.c, contacts.c
-    per_contact = (
+    b = by_currency.c
+    mixed_currencies = (
         select(
-            pc.contact_id,
-            pc.currency,
-            pc.n,
-            pc.total_e4,
-            cast(func.sum(pc.n).over(partition_by=pc.contact_id), BigInteger).label("frequency"),
-            func.max(pc.last_at).over(partition_by=pc.contact_id).label("last_order_at"),
+            b.contact_id,
+            b.currency,
+            b.n,
+            b.total_e4,
+            _bigint(func.sum(b.n).over(partition_by=b.contact_id)).label("frequency"),
+            func.max(b.last_at).over(partition_by=b.contact_id).label("last_order_at"),
+            # the contact is counted once, on its first currency
+            func.row_number().over(partition_by=b.contact_id, order_by=b.currency).label("nth"),
+            # its main currency: most orders, then the larger sum, then the code
             func.row_number()
-            .over(
-                partition_by=pc.contact_id,
-                order_by=(pc.n.desc(), pc.total_e4.desc(), pc.currency),
-            )
-            .label("currency_rank"),
+            .over(partition_by=b.contact_id, order_by=(b.n.desc(), b.total_e4.desc(), b.currency))
+            .label("main_rank"),
+            _shown(b.contact_id, f).label("shown"),
         )
-        .join_from(
-            per_currency,
-            contacts,
-            and_(c.organization_id == f.organization_id, c.id == pc.contact_id),
-        )
-        # A contact deleted after the period end was still a customer then.
-        .where(or_(c.deleted_at.is_(None), c.deleted_at >= end_ts))
-        .subquery("per_contact")
+        .cte("mixed_currencies")
+        .prefix_with("MATERIALIZED")
     )
-    p = per_contact.c
-    rfm = (
+    mc = mixed_currencies.c
+    mixed_recency = (end - mc.last_order_at) // DAY
+
+    single_cells = (
+        select(
+            pc.recency_days,
+            pc.frequency,
+            pc.currency,
+            pc.shown,
+            func.count().label("contacts"),
+            _bigint(func.sum(pc.frequency)).label("orders"),
+            _bigint(func.sum(pc.total_e4)).label("revenue_e4"),
+        )
+        .where(pc.currency == pc.other_currency)
+        .group_by(pc.recency_days, pc.frequency, pc.currency, pc.shown)
+    )
+    mixed_cells = select(
+        mixed_recency.label("recency_days"),
+        mc.frequency,
+        mc.currency,
+        mc.shown,
+        _bigint(func.sum(case((mc.nth == 1, 1), else_=0))).label("contacts"),
+        _bigint(func.sum(mc.n)).label("orders"),
+        _bigint(func.sum(mc.total_e4)).label("revenue_e4"),
+    ).group_by(mixed_recency, mc.frequency, mc.currency, mc.shown)
+    cells = union_all(single_cells, mixed_cells).subquery("cells")
+
+    x = cells.c
+    in_cells = func.sum(x.contacts)
+    windows = select(
+        *x,
+        _bigint(
+            in_cells.over(order_by=x.recency_days.desc())
+            - in_cells.over(partition_by=x.recency_days)
+        ).label("r_worse"),
+        _bigint(
+            in_cells.over(order_by=x.frequency.asc()) - in_cells.over(partition_by=x.frequency)
+        ).label("f_worse"),
+        _bigint(in_cells.over()).label("scored"),
+    ).subquery("windows")
+    w = windows.c
+    scores = select(
+        *(
+            w[name]
+            for name in (
+                "recency_days",
+                "frequency",
+                "currency",
+                "shown",
+                "contacts",
+                "orders",
+                "revenue_e4",
+                "scored",
+            )
+        ),
+        _score(w.r_worse, w.scored).label("r_score"),
+        _score(w.f_worse, w.scored).label("f_score"),
+    ).subquery("scores")
+    s = scores.c
+    scored_cells = select(*s, segment_case(grid, s.r_score, s.f_score).label("segment")).subquery(
+        "scored_cells"
+    )
+    return Rfm(per_contact, mixed_currencies, scored_cells)
+
+
+def segment_case(grid: SegmentGrid, r_score, f_score):
+    """SQL: the index into ``grid.segments`` of the segment owning cell (R score, F score)."""
+    cell = 10 * r_score + f_score
+    return case(
+        *[(cell.in_(seg.codes), index) for index, seg in enumerate(grid.segments)], else_=-1
+    )
+
+
+def scored_contacts(f: ReportFilters, grid: SegmentGrid) -> Subquery:
+    """One row per scored contact the report shows: ``contact_id, frequency, last_order_at,
+    recency_days, currency, value_e4, r_score, f_score, m_score, segment``.
+
+    ``currency`` is the contact's main currency (the one with most orders) and ``value_e4`` its
+    average order in that currency, in ten-thousandths rounded half up (integer arithmetic, so
+    both databases agree exactly).
+    """
+    scoring = rfm(f, grid)
+    pc, mc, sc = scoring.per_contact.c, scoring.mixed_currencies.c, scoring.scored_cells.c
+    end = literal(f.current.end_ts, BigInteger)
+    people = (
+        union_all(
+            select(
+                pc.contact_id,
+                pc.frequency,
+                pc.last_order_at,
+                pc.recency_days,
+                pc.currency,
+                ((2 * pc.total_e4 + pc.frequency) // (2 * pc.frequency)).label("value_e4"),
+                pc.shown,
+            ).where(pc.currency == pc.other_currency),
+            select(
+                mc.contact_id,
+                mc.frequency,
+                mc.last_order_at,
+                ((end - mc.last_order_at) // DAY).label("recency_days"),
+                mc.currency,
+                ((2 * mc.total_e4 + mc.n) // (2 * mc.n)).label("value_e4"),
+                mc.shown,
+            ).where(mc.main_rank == 1),
+        )
+        .cte("people")
+        .prefix_with("MATERIALIZED")
+    )
+    p = people.c
+
+    # R and F thresholds from the scored cells (one row)
+    thresholds = select(
+        *[
+            func.max(case((sc.r_score >= level, sc.recency_days))).label(f"r{level}")
+            for level in SCORE_LEVELS
+        ],
+        *[
+            func.min(case((sc.f_score >= level, sc.frequency))).label(f"f{level}")
+            for level in SCORE_LEVELS
+        ],
+    ).subquery("thresholds")
+    t = thresholds.c
+
+    # M: a histogram of averages per currency; W = contacts of that currency with a lower one
+    values = (
+        select(p.currency, p.value_e4, func.count().label("contacts"))
+        .group_by(p.currency, p.value_e4)
+        .subquery("values")
+    )
+    v = values.c
+    in_currency = func.sum(v.contacts)
+    value_windows = select(
+        v.currency,
+        v.value_e4,
+        _bigint(
+            in_currency.over(partition_by=v.currency, order_by=v.value_e4.asc()) - v.contacts
+        ).label("worse"),
+        _bigint(in_currency.over(partition_by=v.currency)).label("scored"),
+    ).subquery("value_windows")
+    vw = value_windows.c
+    value_scores = select(
+        vw.currency, vw.value_e4, _score(vw.worse, vw.scored).label("m_score")
+    ).subquery("value_scores")
+    vs = value_scores.c
+    value_thresholds = (
+        select(
+            vs.currency,
+            *[
+                func.min(case((vs.m_score >= level, vs.value_e4))).label(f"m{level}")
+                for level in SCORE_LEVELS
+            ],
+        )
+        .group_by(vs.currency)
+        .subquery("value_thresholds")
+    )
+    vt = value_thresholds.c
+
+    def level_of(condition):
+        return case(*[(condition(level), level) for level in SCORE_LEVELS], else_=1)
+
+    r_score = level_of(lambda level: p.recency_days <= t[f"r{level}"])
+    f_score = level_of(lambda level: p.frequency >= t[f"f{level}"])
+    m_score = level_of(lambda level: p.value_e4 >= vt[f"m{level}"])
+    with_scores = (
         select(
             p.contact_id,
             p.frequency,
             p.last_order_at,
-            ((literal(end_ts, BigInteger) - p.last_order_at) // DAY).label("recency_days"),
+            p.recency_days,
             p.currency,
-            # round half up of total / n, in integers so both databases agree exactly
-            ((2 * p.total_e4 + p.n) // (2 * p.n)).label("value_e4"),
+            p.value_e4,
+            r_score.label("r_score"),
+            f_score.label("f_score"),
+            m_score.label("m_score"),
         )
-        .where(p.currency_rank == 1)
-        .subquery("rfm")
+        .select_from(
+            people.join(value_thresholds, vt.currency == p.currency).join(thresholds, true())
+        )
+        .where(p.shown == 1)
+        .subquery("with_scores")
     )
-    x = rfm.c
-    everyone = func.count().over()
-    same_currency = func.count().over(partition_by=x.currency)
-
-    def score(rank, population):
-        # RANK() - 1 = W, the rows strictly before this one when ordered from worst to best
-        return 1 + (5 * (rank - 1)) // population
-
-    scores = select(
-        x.contact_id,
-        x.frequency,
-        x.last_order_at,
-        x.recency_days,
-        x.currency,
-        x.value_e4,
-        score(func.rank().over(order_by=x.recency_days.desc()), everyone).label("r_score"),
-        score(func.rank().over(order_by=x.frequency.asc()), everyone).label("f_score"),
-        score(
-            func.rank().over(partition_by=x.currency, order_by=x.value_e4.asc()), same_currency
-        ).label("m_score"),
-    ).subquery("scores")
-    s = scores.c
-    cell = 10 * s.r_score + s.f_score
-    segment = case(
-        *[(cell.in_(seg.codes), index) for index, seg in enumerate(grid.segments)], else_=-1
+    ws = with_scores.c
+    return select(*ws, segment_case(grid, ws.r_score, ws.f_score).label("segment")).subquery(
+        "scored"
     )
-    scored = select(*s, segment.label("segment")).subquery("scored")
-    return scored, per_currency
-
-
-def shown(scored: Subquery, f: ReportFilters) -> list:
-    """Conditions keeping the scored contacts the report's group/origin filters select."""
-    if f.group_id is None and f.origin is None:
-        return []
-    return [scored.c.contact_id.in_(select(contacts.c.id).where(*f.where(Contact)))]
 
 
 @dataclass(frozen=True)
 class CurrencyTotals:
     currency: str
-    contacts: int  # contacts whose main currency this is
+    contacts: int  # contacts counted on this currency (each contact once, on its first currency)
     orders: int
     revenue_e4: int
 
@@ -192,7 +423,7 @@ class SegmentFigures:
 
 @dataclass(frozen=True)
 class SegmentTable:
-    scored: int  # N: contacts shown that have a score
+    scored: int  # contacts shown that have a score
     segments: tuple[SegmentFigures, ...]  # one per grid segment, in grid order
 
 
@@ -202,21 +433,23 @@ def segment_table(conn: Connection, f: ReportFilters, grid: SegmentGrid) -> Segm
     Revenue and orders are all of the contacts' orders up to the period end (the same orders their
     scores come from), in each order's currency.
     """
-    scored, per_currency = scored_contacts(f, grid)
-    sc, pc = scored.c, per_currency.c
-    rows = conn.execute(
-        select(
-            sc.segment,
-            pc.currency,
-            func.sum(case((pc.currency == sc.currency, 1), else_=0)).label("contacts"),
-            cast(func.sum(pc.n), BigInteger).label("orders"),
-            cast(func.sum(pc.total_e4), BigInteger).label("revenue_e4"),
+    sc = rfm(f, grid).scored_cells.c
+    rows = (
+        for_reports(conn)
+        .execute(
+            select(
+                sc.segment,
+                sc.currency,
+                _bigint(func.sum(sc.contacts)).label("contacts"),
+                _bigint(func.sum(sc.orders)).label("orders"),
+                _bigint(func.sum(sc.revenue_e4)).label("revenue_e4"),
+            )
+            .where(sc.shown == 1)
+            .group_by(sc.segment, sc.currency)
+            .order_by(sc.segment, sc.currency)
         )
-        .join_from(scored, per_currency, pc.contact_id == sc.contact_id)
-        .where(*shown(scored, f))
-        .group_by(sc.segment, pc.currency)
-        .order_by(sc.segment, pc.currency)
-    ).all()
+        .all()
+    )
     by_segment: dict[int, list[CurrencyTotals]] = {}
     for row in rows:
         by_segment.setdefault(row.segment, []).append(
@@ -288,43 +521,47 @@ def contact_page(
     first: int,
     after: tuple[int, int, int] | None,
 ) -> ContactPage:
-    """One page of a segment's contacts in :func:`_order_by` order, after the keyset ``after``."""
-    scored, _ = scored_contacts(f, grid)
-    sc = scored.c
-    in_segment = (
-        select(*sc, func.count().over().label("total"))
-        .where(sc.segment == segment, *shown(scored, f))
-        .subquery("in_segment")
-    )
-    s = in_segment.c
+    """One page of a segment's contacts in :func:`_order_by` order, after the keyset ``after``,
+    and the segment's size, in one statement."""
+    sc = scored_contacts(f, grid).c
+    members = select(*sc).where(sc.segment == segment).cte("members").prefix_with("MATERIALIZED")
+    m = members.c
     conditions = []
     if after is not None:
         m_score, value_e4, contact_id = after
         conditions.append(
             or_(
-                s.m_score < m_score,
-                and_(s.m_score == m_score, s.value_e4 < value_e4),
-                and_(s.m_score == m_score, s.value_e4 == value_e4, s.contact_id > contact_id),
+                m.m_score < m_score,
+                and_(m.m_score == m_score, m.value_e4 < value_e4),
+                and_(m.m_score == m_score, m.value_e4 == value_e4, m.contact_id > contact_id),
             )
         )
-    rows = conn.execute(
-        select(in_segment).where(*conditions).order_by(*_order_by(s)).limit(first + 1)
-    ).all()
-    total = rows[0].total if rows else _segment_size(conn, f, grid, segment)
-    page = [_scored_contact(row) for row in rows[:first]]
-    return ContactPage(page, int(total), len(rows) > first)
-
-
-def _segment_size(conn: Connection, f: ReportFilters, grid: SegmentGrid, segment: int) -> int:
-    scored, _ = scored_contacts(f, grid)
-    return conn.execute(
-        select(func.count()).where(scored.c.segment == segment, *shown(scored, f))
-    ).scalar_one()
+    page = (
+        select(members).where(*conditions).order_by(*_order_by(m)).limit(first + 1).subquery("page")
+    )
+    size = select(func.count().label("total")).select_from(members).subquery("size")
+    rows = (
+        for_reports(conn)
+        .execute(
+            select(size.c.total, page)
+            .select_from(size.outerjoin(page, true()))
+            .order_by(*_order_by(page.c))
+        )
+        .all()
+    )
+    total = int(rows[0].total)
+    found = [_scored_contact(row) for row in rows if row.contact_id is not None]
+    return ContactPage(found[:first], total, len(found) > first)
 
 
 def segment_size(conn: Connection, f: ReportFilters, grid: SegmentGrid, segment: int) -> int:
-    """How many of the shown contacts are in the segment now (for automations)."""
-    return _segment_size(conn, f, grid, segment)
+    """How many of the shown contacts are in the segment (for automations)."""
+    scored = scored_contacts(f, grid)
+    return (
+        for_reports(conn)
+        .execute(select(func.count()).select_from(scored).where(scored.c.segment == segment))
+        .scalar_one()
+    )
 
 
 def _scored_contact(row) -> ScoredContact:
@@ -349,7 +586,9 @@ class ContactFields:
     phone: str | None
 
 
-def contact_fields(conn: Connection, organization_id: int, ids: list[int]) -> dict[int, ContactFields]:
+def contact_fields(
+    conn: Connection, organization_id: int, ids: list[int]
+) -> dict[int, ContactFields]:
     """Name, phone and external id of the given contacts, in one query (the DataLoader's batch)."""
     c = contacts.c
     rows = conn.execute(
@@ -368,16 +607,17 @@ def export_contacts(
     A server-side cursor (``stream_results``) hands rows over in batches of ``STREAM_ROWS``, so
     a million contacts never sit in memory at once.
     """
-    scored, _ = scored_contacts(f, grid)
+    scored = scored_contacts(f, grid)
     sc, c = scored.c, contacts.c
-    position = case(*[(sc.segment == i, i) for i in range(len(grid.segments))], else_=-1)
     stmt = (
         select(*sc, c.external_id, c.name, c.phone)
-        .join_from(scored, contacts, and_(c.organization_id == f.organization_id, c.id == sc.contact_id))
-        .where(*shown(scored, f))
-        .order_by(position, *_order_by(sc))
+        .join_from(
+            scored, contacts, and_(c.organization_id == f.organization_id, c.id == sc.contact_id)
+        )
+        .order_by(sc.segment, *_order_by(sc))
     )
-    result = conn.execution_options(stream_results=True, yield_per=STREAM_ROWS).execute(stmt)
+    streaming = for_reports(conn).execution_options(stream_results=True, yield_per=STREAM_ROWS)
+    result = streaming.execute(stmt)
     try:
         for row in result:
             yield _scored_contact(row), ContactFields(row.external_id, row.name, row.phone)
@@ -396,7 +636,9 @@ class PeriodSales:
     by_currency: dict[str, tuple[int, int]]  # currency -> (orders, revenue_e4)
 
 
-def sales(conn: Connection, f: ReportFilters, current: DateRange, previous: DateRange) -> tuple[PeriodSales, PeriodSales]:
+def sales(
+    conn: Connection, f: ReportFilters, current: DateRange, previous: DateRange
+) -> tuple[PeriodSales, PeriodSales]:
     """Orders placed in ``current`` and in ``previous`` (whose end is ``current``'s start).
 
     Recency: for each contact who ordered in a range, whole days from their last order in that
@@ -411,11 +653,15 @@ def sales(conn: Connection, f: ReportFilters, current: DateRange, previous: Date
         or_(in_current, o.ordered_at < previous.end_ts),
     ]
     which = case((in_current, 1), else_=0).label("which")
-    money_rows = conn.execute(
-        select(which, o.currency, func.count(), cast(func.sum(o.amount_e4), BigInteger))
-        .where(*base)
-        .group_by(which, o.currency)
-    ).all()
+    money_rows = (
+        for_reports(conn)
+        .execute(
+            select(which, o.currency, func.count(), cast(func.sum(o.amount_e4), BigInteger))
+            .where(*base)
+            .group_by(which, o.currency)
+        )
+        .all()
+    )
     last = (
         select(which, func.max(o.ordered_at).label("last_at"))
         .where(*base)
@@ -435,7 +681,9 @@ def sales(conn: Connection, f: ReportFilters, current: DateRange, previous: Date
         by_currency = {
             currency: (int(n), int(total)) for w, currency, n, total in money_rows if w == flag
         }
-        buyers, recency = next(((int(n), avg) for w, n, avg in recency_rows if w == flag), (0, None))
+        buyers, recency = next(
+            ((int(n), avg) for w, n, avg in recency_rows if w == flag), (0, None)
+        )
         out.append(
             PeriodSales(
                 orders=sum(n for n, _ in by_currency.values()),
@@ -461,7 +709,13 @@ class AutomationRecord:
 
 
 def create_automation(
-    conn: Connection, organization_id: int, segment: str, name: str, created_by: str, now: int, size: int
+    conn: Connection,
+    organization_id: int,
+    segment: str,
+    name: str,
+    created_by: str,
+    now: int,
+    size: int,
 ) -> AutomationRecord:
     """Record an automation under the organization's next id.
 

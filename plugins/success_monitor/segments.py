@@ -48,7 +48,9 @@ CATEGORY_LABELS = {
 def _scores(value: Iterable[int] | int, what: str) -> frozenset[int]:
     values = frozenset([value] if isinstance(value, int) else value)
     if not values or not values <= set(SCORES):
-        raise StartupError(f"RFM segment {what} must be a non-empty set of scores 1..5, got {value!r}")
+        raise StartupError(
+            f"RFM segment {what} must be a non-empty set of scores 1..5, got {value!r}"
+        )
     return values
 
 
@@ -165,7 +167,9 @@ def compose_segments(
             continue
         if rule.key in overrides:
             other = overrides[rule.key][0]
-            raise StartupError(f"RFM segment {rule.key} is contributed by both {other!r} and {plugin!r}")
+            raise StartupError(
+                f"RFM segment {rule.key} is contributed by both {other!r} and {plugin!r}"
+            )
         overrides[rule.key] = (plugin, rule)
         for cell in sorted(rule.cells):
             if cell in claimed:
@@ -178,13 +182,17 @@ def compose_segments(
 
     segments: list[Segment] = []
     for plugin, rule in overrides.values():
-        segments.append(Segment(rule.key, rule.label, rule.category, rule.position, rule.cells, plugin))
+        segments.append(
+            Segment(rule.key, rule.label, rule.category, rule.position, rule.cells, plugin)
+        )
     for plugin, rule in built_in:
         if rule.key in overrides:
             continue
         cells = rule.cells - claimed.keys()
         if cells:
-            segments.append(Segment(rule.key, rule.label, rule.category, rule.position, cells, plugin))
+            segments.append(
+                Segment(rule.key, rule.label, rule.category, rule.position, cells, plugin)
+            )
 
     coverage: dict[tuple[int, int], list[str]] = {cell: [] for cell in ALL_CELLS}
     for segment in segments:

@@ -46,7 +46,9 @@ def check_filters(f: ReportFilters) -> None:
     """Orders carry no channel and no advisor: say so rather than ignore the filter."""
     if f.period.preset not in ALLOWED_PRESETS:
         names = ", ".join(p.value for p in PeriodPreset if p in ALLOWED_PRESETS)
-        raise BadUserInput(f"preset {f.period.preset.value} is not offered here; use one of {names}")
+        raise BadUserInput(
+            f"preset {f.period.preset.value} is not offered here; use one of {names}"
+        )
     if f.channel is not None:
         raise BadUserInput("the success monitor has no channel filter: orders carry no channel")
     if f.advisor_id is not None:
@@ -335,7 +337,9 @@ def sales_figures(
 # ---- automations ---------------------------------------------------------------------------
 
 
-@strawberry.type(name="SuccessMonitorAutomation", description="An automation created for a segment.")
+@strawberry.type(
+    name="SuccessMonitorAutomation", description="An automation created for a segment."
+)
 class AutomationNode:
     id: int
     segment: str
@@ -404,7 +408,9 @@ class SuccessMonitorReport:
     async def scored_contacts(self, info: Info) -> int:
         return (await self._table(info)).scored
 
-    @strawberry.field(description="Every segment, zeros included, in table order (Champions first).")
+    @strawberry.field(
+        description="Every segment, zeros included, in table order (Champions first)."
+    )
     async def segments(self, info: Info) -> list[SegmentRow]:
         return segment_rows(self.grid, await self._table(info))
 
@@ -431,7 +437,9 @@ class SuccessMonitorReport:
         )
         timezone = self.filters.timezone
         edges = [
-            ContactEdge(node=contact_node(row, self.grid, timezone), cursor=queries.encode_cursor(row))
+            ContactEdge(
+                node=contact_node(row, self.grid, timezone), cursor=queries.encode_cursor(row)
+            )
             for row in page.rows
         ]
         return ContactConnection(

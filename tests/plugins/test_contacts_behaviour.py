@@ -114,7 +114,8 @@ RECORDS = [
     # Conversations (attentions).
     conversation("v-a", "a", "COMMERCIAL", "2026-11-02 11:00"),  # 1 h after m-a1
     conversation("v-f", "f", "COMMERCIAL", "2026-11-02 09:00", channel="WEBCHAT"),  # before
-    conversation("v-d", "d", "COMMERCIAL", "2026-11-09 09:59"),  # 7 days - 1 minute
+    # 7 days - 1 minute after m-d1; by phone: a conversion on any channel counts.
+    conversation("v-d", "d", "COMMERCIAL", "2026-11-09 09:59", channel="VOICE_CALL"),
     conversation("v-e", "e", "COMMERCIAL", "2026-11-09 10:01"),  # 7 days + 1 minute
     conversation("v-b", "b", "SUPPORT", "2026-11-10 10:00"),
     conversation("v-c", "c", "SUPPORT", "2026-11-11 10:00"),
@@ -275,6 +276,12 @@ def test_attribution_window_boundaries(api):
     assert funnel_counts(api, days=90)["converted"] == 4  # a d e k
 
 
+def test_a_conversion_after_as_of_is_not_seen_yet(api):
+    # Replaying the report as it was on Nov 9 at 09:00: d's conversation (09:59) had not happened.
+    assert funnel_counts(api, {"asOf": "2026-11-09T09:00:00-03:00"})["converted"] == 2  # a k
+    assert funnel_counts(api, {"asOf": "2026-11-09T10:00:00-03:00"})["converted"] == 3  # a k d
+
+
 @pytest.mark.parametrize("days", [0, 91, -1])
 def test_attribution_days_out_of_range_is_bad_user_input(api, days):
     variables = {"f": NOV, "days": days}
@@ -293,7 +300,8 @@ def test_failed_message_counts_as_sent_only(api):
 
 
 def test_channel_filter_narrows_the_campaign_messages(api):
-    # WhatsApp: a b d e f (a's k1 and k2 both WhatsApp); converted a d.
+    # WhatsApp: a b d e f (a's k1 and k2 both WhatsApp); converted a d (d's conversation was a
+    # phone call: the channel filter narrows the campaign messages, not the conversion).
     assert funnel_counts(api, {"channel": "WHATSAPP"}) == {
         "sent": 5, "delivered": 5, "read": 5, "interacted": 4, "converted": 2
     }
@@ -326,7 +334,7 @@ def test_interactions_under_filters(api):
     assert whatsapp == {
         "contactBase": comparison(9, 8, 1, 12.5),  # the base has no channel
         "reachedContacts": comparison(5, 1, 4, 400.0),  # a b d e f vs h
-        "commercialContacts": comparison(3, 1, 2, 200.0),  # a d e (f's was on web chat) vs j
+        "commercialContacts": comparison(2, 1, 1, 100.0),  # a e (d by phone, f web chat) vs j
         "supportContacts": comparison(2, 0, 2, None),
     }
 
@@ -352,6 +360,18 @@ def test_journey_funnel_total_and_per_journey(page):
         {"journey": None, "label": "(no journey)",
          "reachedContacts": 1, "commercialContacts": 0, "conversionRate": 0.0},
     ]
+
+
+def test_journey_funnel_under_filters(api):
+    whatsapp = panel(api, {"channel": "WHATSAPP"})["journeyFunnel"]
+    # Only k1 and k2 are WhatsApp campaigns: Welcome, with d's conversion by phone included.
+    assert whatsapp["total"]["reachedContacts"] == 5
+    assert [(j["journey"], j["reachedContacts"], j["commercialContacts"])
+            for j in whatsapp["journeys"]] == [("Welcome", 5, 2)]
+    g2 = panel(api, {"group": "g2"})["journeyFunnel"]
+    # Group g2: e f (Welcome, no conversion inside 7 days), g k (Winback).
+    assert [(j["journey"], j["reachedContacts"], j["commercialContacts"])
+            for j in g2["journeys"]] == [("Welcome", 2, 0), ("Winback", 2, 0)]
 
 
 def test_journey_funnel_window_is_an_argument(api):

@@ -238,9 +238,9 @@ def segment_contacts(api, segment, filters=NOV, first=500):
     """Every node of a segment, following the pages."""
     nodes, after = [], None
     while True:
-        page = api.data(
-            PAGE, {"f": filters, "segment": segment, "first": first, "after": after}
-        )["successMonitor"]["contacts"]
+        page = api.data(PAGE, {"f": filters, "segment": segment, "first": first, "after": after})[
+            "successMonitor"
+        ]["contacts"]
         nodes += [edge["node"] for edge in page["edges"]]
         if not page["pageInfo"]["hasNextPage"]:
             return nodes, page["totalCount"]
@@ -531,9 +531,19 @@ def test_last_page_and_empty_segment(crowd_api):
     assert page["pageInfo"]["hasNextPage"] is False
     after = page["pageInfo"]["endCursor"]
     rest = crowd_api.data(PAGE, {**variables, "after": after})["successMonitor"]["contacts"]
-    assert rest == {"totalCount": 25, "pageInfo": {"hasNextPage": False, "endCursor": None}, "edges": []}
-    empty = crowd_api.data(PAGE, {**variables, "segment": "CHAMPIONS"})["successMonitor"]["contacts"]
-    assert empty == {"totalCount": 0, "pageInfo": {"hasNextPage": False, "endCursor": None}, "edges": []}
+    assert rest == {
+        "totalCount": 25,
+        "pageInfo": {"hasNextPage": False, "endCursor": None},
+        "edges": [],
+    }
+    empty = crowd_api.data(PAGE, {**variables, "segment": "CHAMPIONS"})["successMonitor"][
+        "contacts"
+    ]
+    assert empty == {
+        "totalCount": 0,
+        "pageInfo": {"hasNextPage": False, "endCursor": None},
+        "edges": [],
+    }
 
 
 def test_contact_fields_come_from_one_batched_query(db, crowd_api):
@@ -643,10 +653,20 @@ def test_create_automation_records_who_when_and_size(api):
 
     listed = api.data(AUTOMATIONS)["successMonitor"]["automations"]
     assert listed == [
-        {"id": 2, "segment": "CHAMPIONS", "name": "Thanks", "createdBy": "operator",
-         "segmentSize": champions_now},
-        {"id": 1, "segment": "AT_RISK", "name": "Win them back", "createdBy": "admin",
-         "segmentSize": at_risk_now},
+        {
+            "id": 2,
+            "segment": "CHAMPIONS",
+            "name": "Thanks",
+            "createdBy": "operator",
+            "segmentSize": champions_now,
+        },
+        {
+            "id": 1,
+            "segment": "AT_RISK",
+            "name": "Win them back",
+            "createdBy": "admin",
+            "segmentSize": at_risk_now,
+        },
     ]
     assert api.error_codes(CREATE, {"segment": "VIP", "name": "x"}) == ["BAD_USER_INPUT"]
     assert api.error_codes(CREATE, {"segment": "AT_RISK", "name": "  "}) == ["BAD_USER_INPUT"]
@@ -664,20 +684,42 @@ def test_segments_csv_equals_graphql(api):
     assert status == 200
     header, *lines = rows
     assert header == [
-        "segment", "label", "category", "contacts", "share", "orders", "currency", "revenue",
+        "segment",
+        "label",
+        "category",
+        "contacts",
+        "share",
+        "orders",
+        "currency",
+        "revenue",
         "average_ticket",
     ]
     expected = []
     for s in segments:
-        head = [s["key"], s["label"], s["category"] or "", str(s["contacts"]),
-                repr(round(s["share"], 6)), str(s["orders"])]
+        head = [
+            s["key"],
+            s["label"],
+            s["category"] or "",
+            str(s["contacts"]),
+            repr(round(s["share"], 6)),
+            str(s["orders"]),
+        ]
         if not s["revenue"]:
             expected.append(head + ["", "", ""])
         for revenue, ticket in zip(s["revenue"], s["averageTicket"], strict=True):
             expected.append(head + [revenue["currency"], revenue["amount"], ticket["amount"]])
     assert lines == expected
-    assert ["CANT_LOSE", "Can't lose them", "PRIORITY", "1", repr(round(1 / 12, 6)), "5", "USD",
-            "3703703.70", "740740.74"] in lines
+    assert [
+        "CANT_LOSE",
+        "Can't lose them",
+        "PRIORITY",
+        "1",
+        repr(round(1 / 12, 6)),
+        "5",
+        "USD",
+        "3703703.70",
+        "740740.74",
+    ] in lines
 
 
 def test_contacts_csv_equals_graphql(api):
@@ -697,7 +739,9 @@ def test_contacts_csv_equals_graphql(api):
         assert line["average_value"] == node["averageValue"]["amount"]
         assert line["currency"] == node["averageValue"]["currency"]
         assert [int(line[k]) for k in ("r_score", "f_score", "m_score")] == [
-            node["rScore"], node["fScore"], node["mScore"]
+            node["rScore"],
+            node["fScore"],
+            node["mScore"],
         ]
         assert line["last_order_at"] == node["lastOrderAt"]
     # grouped by segment in table order, each segment in drill-down order
@@ -756,8 +800,11 @@ def test_grid_conflicts_fail_at_start_up():
     # two plugins claiming one cell
     one = SegmentRule("VIP", "VIP", None, {5}, {5})
     two = SegmentRule("STARS", "Stars", None, {4, 5}, {5})
-    with pytest.raises(StartupError, match=r"R=5 F=5 is claimed by segment VIP \('a'\) and by "
-                       r"segment STARS \('b'\)"):
+    with pytest.raises(
+        StartupError,
+        match=r"R=5 F=5 is claimed by segment VIP \('a'\) and by "
+        r"segment STARS \('b'\)",
+    ):
         _compose(("a", [one]), ("b", [two]))
     with pytest.raises(StartupError, match="contributed by both 'a' and 'b'"):
         _compose(("a", [one]), ("b", [SegmentRule("VIP", "VIP", None, {1}, {1})]))
