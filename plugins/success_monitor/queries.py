@@ -45,7 +45,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql import Subquery
+from sqlalchemy.sql.expression import CTE, Subquery
 from tablero import (
     MONEY_SCALE,
     Automation,
@@ -116,6 +116,7 @@ def _bigint(expression):
 
 
 def _score(worse, population):
+    """SPEC 7: 1 + floor(5 * W / N), in integers (W < N, so 1..5)."""
     return 1 + 5 * worse // population
 
 
@@ -130,8 +131,8 @@ def _shown(contact_id, f: ReportFilters):
 class Rfm:
     """The common table expressions of one scoring (one organization, one period end)."""
 
-    per_contact: object
-    mixed_currencies: object
+    per_contact: CTE
+    mixed_currencies: CTE
     scored_cells: Subquery
 
 
@@ -330,16 +331,21 @@ def scored_contacts(f: ReportFilters, grid: SegmentGrid) -> Subquery:
     p = people.c
 
     # R and F thresholds from the scored cells (one row)
-    thresholds = select(
-        *[
-            func.max(case((sc.r_score >= level, sc.recency_days))).label(f"r{level}")
-            for level in SCORE_LEVELS
-        ],
-        *[
-            func.min(case((sc.f_score >= level, sc.frequency))).label(f"f{level}")
-            for level in SCORE_LEVELS
-        ],
-    ).subquery("thresholds")
+    thresholds = (
+        select(
+            *[
+                func.max(case((sc.r_score >= level, sc.recency_days))).label(f"r{level}")
+                for level in SCORE_LEVELS
+            ],
+            *[
+                func.min(case((sc.f_score >= level, sc.frequency))).label(f"f{level}")
+                for level in SCORE_LEVELS
+            ],
+            # materialized: computed once, not once per contact of a nested loop
+        )
+        .cte("thresholds")
+        .prefix_with("MATERIALIZED")
+    )
     t = thresholds.c
 
     # M: a histogram of averages per currency; W = contacts of that currency with a lower one
@@ -372,7 +378,8 @@ def scored_contacts(f: ReportFilters, grid: SegmentGrid) -> Subquery:
             ],
         )
         .group_by(vs.currency)
-        .subquery("value_thresholds")
+        .cte("value_thresholds")
+        .prefix_with("MATERIALIZED")
     )
     vt = value_thresholds.c
 
@@ -646,36 +653,44 @@ def sales(
     """
     o = orders.c
     in_current = o.ordered_at >= current.start_ts
-    base = f.where(SalesOrder, which=None) + [
+    both_ranges = [
+        *f.where(SalesOrder, which=None),
         o.ordered_at >= previous.start_ts,
         o.ordered_at < current.end_ts,
         # the two ranges are adjacent; this keeps the condition right if they ever are not
         or_(in_current, o.ordered_at < previous.end_ts),
     ]
-    which = case((in_current, 1), else_=0).label("which")
-    money_rows = (
-        for_reports(conn)
-        .execute(
-            select(which, o.currency, func.count(), cast(func.sum(o.amount_e4), BigInteger))
-            .where(*base)
-            .group_by(which, o.currency)
+    which = case((in_current, 1), else_=0)
+    conn = for_reports(conn)
+    money_rows = conn.execute(
+        select(which, o.currency, func.count(), _bigint(func.sum(o.amount_e4)))
+        .where(*both_ranges)
+        .group_by(which, o.currency)
+    ).all()
+    # each buyer's last order in each range (grouped by contact alone, so the database may walk
+    # the (organization, contact, ordered_at) index instead of sorting)
+    last_orders = (
+        select(
+            func.max(case((in_current, o.ordered_at))).label("current"),
+            func.max(case((~in_current, o.ordered_at))).label("previous"),
         )
-        .all()
-    )
-    last = (
-        select(which, func.max(o.ordered_at).label("last_at"))
-        .where(*base)
-        .group_by(which, o.contact_id)
+        .where(*both_ranges)
+        .group_by(o.contact_id)
         .subquery("last_orders")
     )
-    end = case((last.c.which == 1, current.end_ts), else_=previous.end_ts)
-    recency_rows = conn.execute(
+    lo = last_orders.c
+    buyers = conn.execute(
         select(
-            last.c.which,
-            func.count(),
-            func.avg((end - last.c.last_at) // DAY),
-        ).group_by(last.c.which)
-    ).all()
+            func.count(lo.current),
+            _bigint(func.sum((current.end_ts - lo.current) // DAY)),
+            func.count(lo.previous),
+            _bigint(func.sum((previous.end_ts - lo.previous) // DAY)),
+        )
+    ).one()
+    recency_rows = [
+        (1, buyers[0], buyers[1] / buyers[0] if buyers[0] else None),
+        (0, buyers[2], buyers[3] / buyers[2] if buyers[2] else None),
+    ]
     out = []
     for flag in (1, 0):
         by_currency = {
