@@ -8,16 +8,27 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, func, select, union
-from sqlalchemy.engine import Connection
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import strawberry
+from sqlalchemy import Select, Subquery, and_, case, func, literal, select, union_all
+from sqlalchemy.engine import Connection
 
 from .filters import ReportFilters
 from .geo import STATES
-from .models import Contact, Conversation, Message
-from .periods import DateRange
-from .timeseries import Granularity, Series, bucket_index, make_series
+from .models import Contact, ContactActivity, Conversation, Message
+from .periods import DateRange, local_midnight
+from .timeseries import (
+    DAY,
+    Granularity,
+    Series,
+    bucket_index,
+    day_bucket_index,
+    epoch_day,
+    local_seconds,
+    make_series,
+)
 
 
 @strawberry.type(description="Daily sends (outbound messages) and attentions started, zero-filled.")
@@ -58,6 +69,83 @@ def _series(conn: Connection, column, conditions, rng: DateRange, granularity: G
     return make_series(rng, granularity, rows)
 
 
+def contact_activity(f: ReportFilters, rng: DateRange) -> Subquery:
+    """Per contact, local day and channel, the contact's activity in ``rng`` under the filters:
+    columns ``contact_id``, ``day`` (local date as days since 1970-01-01), ``channel``,
+    ``messages``, ``outbound``, ``campaign``, ``commercial``, ``support`` (see
+    :class:`tablero.models.ContactActivity`). A contact may have several rows (days, channels).
+
+    Whole days come from the ``contact_activity`` facts; a last day cut short by ``asOf`` is
+    aggregated from its messages and conversations, so a past dashboard stays exact. Filters
+    the facts cannot apply (an advisor, an AGENT's scope) make the whole range come from the
+    raw rows, so the answer is the same, only slower.
+    """
+    tz = ZoneInfo(rng.timezone)
+    a = ContactActivity.__table__.c
+    parts = []
+    if f.advisor_id is None and f.scope_advisor_id is None:
+        cut = datetime.fromtimestamp(rng.end_ts, tz).date()  # first day not wholly inside
+        parts.append(
+            select(
+                a.contact_id, a.day, a.channel, a.messages, a.outbound, a.campaign,
+                a.commercial, a.support,
+            ).where(
+                *f.where(ContactActivity, which=None),
+                a.day >= epoch_day(rng.start),
+                a.day < epoch_day(cut),
+            )
+        )
+        raw_start = max(rng.start_ts, local_midnight(cut, tz))
+    else:
+        raw_start = rng.start_ts
+    if raw_start < rng.end_ts:
+        m, c = Message.__table__.c, Conversation.__table__.c
+
+        def day_of(column):
+            return local_seconds(column, rng.timezone, raw_start, rng.end_ts) // DAY
+
+        outbound = m.direction == "OUTBOUND"
+        campaign = and_(outbound, m.campaign_id.is_not(None))
+        message_day = day_of(m.sent_at)
+        parts.append(
+            select(
+                m.contact_id, message_day, m.channel, func.count(), _count_if(outbound),
+                _count_if(campaign), literal(0), literal(0),
+            )
+            .where(*f.where(Message, which=None), m.sent_at >= raw_start, m.sent_at < rng.end_ts)
+            .group_by(m.contact_id, message_day, m.channel)
+        )
+        conversation_day = day_of(c.started_at)
+        parts.append(
+            select(
+                c.contact_id, conversation_day, c.channel, literal(0), literal(0), literal(0),
+                _count_if(c.kind == "COMMERCIAL"), _count_if(c.kind == "SUPPORT"),
+            )
+            .where(
+                *f.where(Conversation, which=None),
+                c.started_at >= raw_start,
+                c.started_at < rng.end_ts,
+            )
+            .group_by(c.contact_id, conversation_day, c.channel)
+        )
+    first = parts[0]
+    labelled = first.with_only_columns(
+        *[column.label(name) for column, name in zip(first.selected_columns, _ACTIVITY_COLUMNS)]
+    )
+    if len(parts) == 1:
+        return labelled.subquery("activity")
+    return union_all(labelled, *parts[1:]).subquery("activity")
+
+
+_ACTIVITY_COLUMNS = (
+    "contact_id", "day", "channel", "messages", "outbound", "campaign", "commercial", "support",
+)
+
+
+def _count_if(condition):
+    return func.sum(case((condition, 1), else_=0))
+
+
 def attentions_series(
     conn: Connection, f: ReportFilters, rng: DateRange, kind: str, granularity=Granularity.DAY
 ) -> Series:
@@ -73,13 +161,11 @@ def attentions_series(
 def sends_series(
     conn: Connection, f: ReportFilters, rng: DateRange, granularity=Granularity.DAY
 ) -> Series:
-    m = Message.__table__.c
-    conditions = f.where(Message, which=None) + [
-        m.sent_at >= rng.start_ts,
-        m.sent_at < rng.end_ts,
-        m.direction == "OUTBOUND",
-    ]
-    return _series(conn, m.sent_at, conditions, rng, granularity)
+    """Outbound messages sent per bucket (summed from the contact activity facts)."""
+    a = contact_activity(f, rng)
+    bucket = day_bucket_index(a.c.day, rng, granularity).label("bucket")
+    rows = conn.execute(select(bucket, func.sum(a.c.outbound)).group_by(bucket)).all()
+    return make_series(rng, granularity, rows)
 
 
 def daily_volume(conn: Connection, f: ReportFilters, rng: DateRange) -> DailyVolume:
@@ -117,18 +203,10 @@ def attention_distribution(
 
 
 def interacting_contacts(f: ReportFilters, rng: DateRange) -> Select:
-    """Contact ids with a message or an attention (conversation started) in the range."""
-    m, c = Message.__table__.c, Conversation.__table__.c
-    return union(
-        select(m.contact_id.label("contact_id")).where(
-            *f.where(Message, which=None), m.sent_at >= rng.start_ts, m.sent_at < rng.end_ts
-        ),
-        select(c.contact_id.label("contact_id")).where(
-            *f.where(Conversation, which=None),
-            c.started_at >= rng.start_ts,
-            c.started_at < rng.end_ts,
-        ),
-    )
+    """Contact ids (distinct) with a message or an attention (conversation started) in the
+    range."""
+    a = contact_activity(f, rng)
+    return select(a.c.contact_id).distinct()
 
 
 def geography(conn: Connection, f: ReportFilters, contact_ids: Select | None = None) -> Geography:

@@ -26,6 +26,9 @@ calls it at the end of every chunk, inside the chunk's transaction) or for a who
    messages before a message; the contact messages with count ``k`` form the wait answered by
    the effective message that has ``k`` effective messages before it. Messages without a
    conversation produce no interval.
+6. ``contact_activity`` rows, recomputed per contact: per local day (organization's time zone)
+   and channel, the contact's messages, outbound messages, campaign messages and the commercial
+   and support conversations started. One ``INSERT .. SELECT`` grouped in SQL.
 
 A whole-organization refresh works in ranges of ids (bounded memory). On PostgreSQL the
 written rows go through ``COPY`` (into a temporary table, then one ``UPDATE .. FROM`` or
@@ -53,6 +56,8 @@ from sqlalchemy.engine import Connection
 from . import business_hours, geo
 from .db import Database
 from .models import EFFECTIVE_MESSAGE_CHANNELS, ResponseInterval
+from .timeseries import DAY as DAY_SECONDS
+from .timeseries import offset_segments
 
 DEFAULT_HOLIDAY_COUNTRY = "BR"
 RANGE_SIZE = 20_000  # ids per step of a whole-organization refresh (bounds memory)
@@ -144,6 +149,7 @@ def refresh(
             _intervals(conn, org, schedules, where_conv)
         if contacts:
             _contact_facts(conn, org, schedules, where_contact)
+            _contact_activity(conn, org, schedules.timezone, where_contact)
     conn.execute(
         text("UPDATE organization SET refreshed_at = :now WHERE id = :org"),
         {"now": now, "org": organization_id},
@@ -191,8 +197,9 @@ def _range(lo: int, hi: int) -> _Where:
 def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_states: bool):
     org = {"org": org_id}
     _effective(conn, org, None)
+    conn.execute(text("DELETE FROM contact_activity WHERE organization_id = :org"), org)
     for table, steps in (
-        ("contact", [_contact_facts] + ([_states] if phone_states else [])),
+        ("contact", [_contact_facts, _contact_activity] + ([_states] if phone_states else [])),
         ("conversation", [_conversation_facts, _intervals]),
     ):
         max_id = conn.execute(
@@ -203,6 +210,8 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
             for step in steps:
                 if step is _states:
                     step(conn, org, where)
+                elif step is _contact_activity:
+                    step(conn, org, schedules.timezone, where, replace=False)
                 else:
                     step(conn, org, schedules, where)
 
@@ -234,6 +243,7 @@ class _Schedules:
                 {"org": org_id},
             )
         }
+        self.timezone = timezone
         organization = own.pop(0, None)
         if organization is None:
             organization = _schedule(timezone, None, DEFAULT_HOLIDAY_COUNTRY, None)
@@ -470,6 +480,76 @@ def _contact_facts(conn: Connection, org: dict, schedules: _Schedules, where: _W
         "first_contact_at", "first_contact_advisor_id", "first_contact_calendar_s",
         "first_contact_business_s",
     ], changed)
+
+
+def _local_day_sql(column: str, timezone: str, start_ts: int, end_ts: int) -> str:
+    """SQL: the local date of ``column`` (UTC epoch seconds) as days since 1970-01-01, exact for
+    instants in ``[start_ts, end_ts)`` (the zone's offset is a CASE over its transitions there).
+    Integer division: both databases truncate, and the instants are positive."""
+    segments = offset_segments(timezone, start_ts, end_ts)
+    if len(segments) == 1:
+        return f"(({column} + {segments[0][1]}) / {DAY_SECONDS})"
+    whens = " ".join(
+        f"WHEN {column} < {nxt[0]} THEN {column} + {seg[1]}"
+        for seg, nxt in zip(segments, segments[1:])
+    )
+    return f"((CASE {whens} ELSE {column} + {segments[-1][1]} END) / {DAY_SECONDS})"
+
+
+def _contact_activity(conn: Connection, org: dict, timezone: str, where: _Where,
+                      replace: bool = True) -> None:
+    """Rebuild the ``contact_activity`` rows of the contacts in scope from their messages and
+    conversations (``replace=False``: the caller already deleted them)."""
+    span = conn.execute(
+        text(
+            "SELECT MIN(lo), MAX(hi) FROM ("
+            " SELECT MIN(sent_at) AS lo, MAX(sent_at) AS hi FROM message"
+            f"  WHERE organization_id = :org AND {where('contact_id')}"
+            " UNION ALL"
+            " SELECT MIN(started_at), MAX(started_at) FROM conversation"
+            f"  WHERE organization_id = :org AND {where('contact_id')}"
+            ") spans"
+        ),
+        org,
+    ).one()
+    if replace:
+        conn.execute(
+            text(
+                "DELETE FROM contact_activity"
+                f" WHERE organization_id = :org AND {where('contact_id')}"
+            ),
+            org,
+        )
+    if span[0] is None:
+        return
+    start, end = int(span[0]), int(span[1]) + 1
+    message_day = _local_day_sql("sent_at", timezone, start, end)
+    conversation_day = _local_day_sql("started_at", timezone, start, end)
+    conn.execute(
+        text(
+            "INSERT INTO contact_activity (organization_id, day, contact_id, channel, messages,"
+            " outbound, campaign, commercial, support)"
+            " SELECT :org, day, contact_id, channel, SUM(messages), SUM(outbound),"
+            "  SUM(campaign), SUM(commercial), SUM(support) FROM ("
+            f"  SELECT {message_day} AS day, contact_id, channel, COUNT(*) AS messages,"
+            "   SUM(CASE WHEN direction = 'OUTBOUND' THEN 1 ELSE 0 END) AS outbound,"
+            "   SUM(CASE WHEN direction = 'OUTBOUND' AND campaign_id IS NOT NULL"
+            "    THEN 1 ELSE 0 END) AS campaign,"
+            "   0 AS commercial, 0 AS support"
+            "  FROM message"
+            f"  WHERE organization_id = :org AND {where('contact_id')}"
+            "  GROUP BY 1, contact_id, channel"
+            "  UNION ALL"
+            f"  SELECT {conversation_day}, contact_id, channel, 0, 0, 0,"
+            "   SUM(CASE WHEN kind = 'COMMERCIAL' THEN 1 ELSE 0 END),"
+            "   SUM(CASE WHEN kind = 'SUPPORT' THEN 1 ELSE 0 END)"
+            "  FROM conversation"
+            f"  WHERE organization_id = :org AND {where('contact_id')}"
+            "  GROUP BY 1, contact_id, channel"
+            " ) activity GROUP BY day, contact_id, channel"
+        ),
+        org,
+    )
 
 
 def _by_conversation_and_answer(row: tuple) -> tuple:

@@ -16,7 +16,7 @@ Conventions, chosen for speed and portability between SQLite and PostgreSQL:
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, ForeignKeyConstraint, Index, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKeyConstraint, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 PROFILES = ("ADMIN", "OPERATOR", "VIEWER", "AGENT")
@@ -175,6 +175,17 @@ class Conversation(SQLModel, table=True):
         Index("ix_conversation_org_closed", "organization_id", "closed_at"),
         Index("ix_conversation_org_contact", "organization_id", "contact_id"),
         Index("ix_conversation_org_advisor", "organization_id", "advisor_id"),
+        # covering indexes of the reports' range scans (no table lookups per row)
+        Index(
+            "ix_conversation_org_started_cover",
+            "organization_id", "started_at", "kind", "contact_id", "channel", "status",
+            "sentiment", "advisor_id",
+        ),
+        Index(
+            "ix_conversation_org_closed_cover",
+            "organization_id", "closed_at", "closing_reason_id", "transferred_to_id",
+            "contact_id", "advisor_id", "channel", "close_business_s", "close_calendar_s",
+        ),
     )
     organization_id: int = Field(primary_key=True, foreign_key="organization.id")
     id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
@@ -209,6 +220,20 @@ class Message(SQLModel, table=True):
         Index("ix_message_org_conversation", "organization_id", "conversation_id", "sent_at"),
         Index("ix_message_org_contact", "organization_id", "contact_id", "sent_at"),
         Index("ix_message_org_campaign", "organization_id", "campaign_id", "contact_id"),
+        # Partial covering indexes of the two message subsets the reports scan by period:
+        # campaign sends (funnels, journeys) and effective contacts (interactions).
+        Index(
+            "ix_message_org_campaign_sends",
+            "organization_id", "sent_at", "contact_id", "campaign_id", "status", "channel",
+            sqlite_where=text("campaign_id IS NOT NULL AND direction = 'OUTBOUND'"),
+            postgresql_where=text("campaign_id IS NOT NULL AND direction = 'OUTBOUND'"),
+        ),
+        Index(
+            "ix_message_org_effective",
+            "organization_id", "sent_at", "advisor_id", "contact_id", "channel",
+            sqlite_where=text("effective"),
+            postgresql_where=text("effective"),
+        ),
     )
     organization_id: int = Field(primary_key=True, foreign_key="organization.id")
     id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
@@ -234,7 +259,11 @@ class ResponseInterval(SQLModel, table=True):
     __tablename__ = "response_interval"
     __table_args__ = (
         _ref("conversation_id", "conversation"),
-        Index("ix_response_interval_org_answered", "organization_id", "answered_at"),
+        Index(
+            "ix_response_interval_org_answered",
+            "organization_id", "answered_at", "advisor_id", "channel", "contact_id",
+            "calendar_s", "business_s",
+        ),
     )
     organization_id: int = Field(primary_key=True, foreign_key="organization.id")
     conversation_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
@@ -246,6 +275,32 @@ class ResponseInterval(SQLModel, table=True):
     answered_at: int = Field(sa_column=Column(BigInteger, nullable=False))
     calendar_s: int = Field(sa_column=Column(BigInteger, nullable=False))
     business_s: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class ContactActivity(SQLModel, table=True):
+    """derived: one contact's activity on one local day (organization's time zone) and channel.
+
+    Maintained with the other derived facts (ingestion, ``tablero refresh``), so that distinct
+    contact counts over a period ("reached", "interacted", "in commercial attention") read a
+    few rows per contact and day instead of every message: see ``docs/architecture.md``.
+    ``day`` is the local date as days since 1970-01-01.
+    """
+
+    __tablename__ = "contact_activity"
+    __table_args__ = (
+        _ref("contact_id", "contact"),
+        Index("ix_contact_activity_org_contact", "organization_id", "contact_id"),
+        {"sqlite_with_rowid": False},
+    )
+    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    contact_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    channel: str = Field(primary_key=True)
+    messages: int = 0  # messages of any direction and sender
+    outbound: int = 0  # outbound messages (campaigns, advisors, bots, system)
+    campaign: int = 0  # outbound campaign messages
+    commercial: int = 0  # commercial conversations started
+    support: int = 0  # support conversations started
 
 
 class Ticket(SQLModel, table=True):
@@ -325,6 +380,7 @@ TENANT_TABLES = [
     Conversation,
     Message,
     ResponseInterval,
+    ContactActivity,
     Ticket,
     SalesOrder,
     PlanUsage,

@@ -17,8 +17,7 @@ import enum
 from bisect import bisect_right
 from calendar import timegm
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import strawberry
@@ -105,6 +104,26 @@ def bucket_index(column, rng: DateRange, granularity: Granularity) -> ColumnElem
     return case(*whens, else_=len(starts) - 1)
 
 
+def epoch_day(day: date) -> int:
+    """A local date as whole days since 1970-01-01 (``contact_activity.day``)."""
+    return _naive_epoch(day) // DAY
+
+
+def day_bucket_index(day_column, rng: DateRange, granularity: Granularity) -> ColumnElement:
+    """SQL expression: index into :func:`bucket_starts` of a local date stored as days since
+    1970-01-01 (:func:`epoch_day`), the bucketing of :func:`bucket_index` for day facts."""
+    starts = bucket_starts(rng, granularity)
+    first = epoch_day(starts[0])
+    if granularity is Granularity.DAY:
+        return day_column - first
+    if granularity is Granularity.WEEK:
+        return (day_column - first) // 7
+    if len(starts) == 1:
+        return literal(0)
+    whens = [(day_column < epoch_day(s), i) for i, s in enumerate(starts[1:])]
+    return case(*whens, else_=len(starts) - 1)
+
+
 def local_date_index(column, rng: DateRange) -> ColumnElement:
     """SQL expression: whole local days since the range's first day (DAY buckets)."""
     return bucket_index(column, rng, Granularity.DAY)
@@ -119,7 +138,7 @@ def heatmap_cells(column, rng: DateRange) -> tuple[ColumnElement, ColumnElement]
 def epoch_to_local(ts: int | None, timezone: str) -> datetime | None:
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, dt_timezone.utc).astimezone(ZoneInfo(timezone))
+    return datetime.fromtimestamp(ts, UTC).astimezone(ZoneInfo(timezone))
 
 
 def local_day_of(ts: int, timezone: str) -> date:

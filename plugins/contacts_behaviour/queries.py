@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal, null, or_, select, union_all
+from sqlalchemy import Select, and_, case, distinct, func, literal, null, or_, select, union_all
 from sqlalchemy.engine import Connection
 from tablero import (
     AttentionDistribution,
@@ -30,7 +30,10 @@ from tablero import (
     attention_distribution,
     bucket_index,
     bucket_starts,
+    contact_activity,
     daily_volume,
+    day_bucket_index,
+    epoch_day,
     geography,
     heatmap_cells,
     interacting_contacts,
@@ -144,26 +147,19 @@ def interactions(conn: Connection, f: ReportFilters) -> ContactsBehaviourInterac
     base_now, base_before = _contact_base_at(conn, f, [cur.end_ts, prev.end_ts])
     both = _both_periods(f)
 
-    m = Message.__table__.c
-    reached_now, reached_before = _contacts_flagged(
+    # One pass over the contact activity facts of both periods (a row per contact, day and
+    # channel), not over every campaign message and conversation.
+    activity = contact_activity(f, both)
+    first_current_day = epoch_day(cur.start)
+    (
+        reached_now, reached_before, commercial_now, commercial_before, support_now,
+        support_before,
+    ) = _contacts_flagged(
         conn,
-        select(m.contact_id, m.sent_at).where(*campaign_message_conditions(f, both)),
-        lambda r: [r.sent_at >= cur.start_ts, r.sent_at < cur.start_ts],
-    )
-
-    c = Conversation.__table__.c
-    commercial_now, commercial_before, support_now, support_before = _contacts_flagged(
-        conn,
-        select(c.contact_id, c.kind, c.started_at).where(
-            *f.where(Conversation, which=None),
-            c.started_at >= both.start_ts,
-            c.started_at < both.end_ts,
-        ),
+        select(activity),
         lambda r: [
-            and_(
-                r.kind == kind, r.started_at >= cur.start_ts if now else r.started_at < cur.start_ts
-            )
-            for kind in ("COMMERCIAL", "SUPPORT")
+            and_(r[measure] > 0, r.day >= first_current_day if now else r.day < first_current_day)
+            for measure in ("campaign", "commercial", "support")
             for now in (True, False)
         ],
     )
@@ -337,17 +333,17 @@ def contacts_over_time(conn: Connection, f: ReportFilters) -> list[ContactsBehav
         last_day = starts[i + 1] - timedelta(days=1) if i + 1 < len(starts) else rng.end
         month_ranges.append(DateRange.of(start, last_day, f.timezone, f.period.as_of_ts))
 
-    # Interacted: the core's definition (a message or a conversation started), month by month.
-    interacted = conn.execute(
-        select(
-            *[
-                select(func.count())
-                .select_from(interacting_contacts(f, r).subquery())
-                .scalar_subquery()
-                for r in month_ranges
-            ]
-        )
-    ).one()
+    # Interacted: the core's definition (a message or a conversation started), distinct per
+    # month, from the contact activity facts in one grouped statement.
+    activity = contact_activity(f, rng)
+    month = day_bucket_index(activity.c.day, rng, Granularity.MONTH).label("month")
+    interacted = make_series(
+        rng,
+        Granularity.MONTH,
+        conn.execute(
+            select(month, func.count(distinct(activity.c.contact_id))).group_by(month)
+        ).all(),
+    ).values
 
     k = Contact.__table__.c
     bucket = bucket_index(k.created_at, rng, Granularity.MONTH).label("bucket")

@@ -24,13 +24,14 @@ from tablero import (
     Contact,
     Conversation,
     DateRange,
-    Message,
     NotFound,
     OnboardingStep,
     PlanUsage,
     QuickAction,
     ReportFilters,
     Ticket,
+    contact_activity,
+    epoch_day,
     epoch_to_local,
     trailing_days,
 )
@@ -194,11 +195,6 @@ def _in(column, rng: DateRange):
     return and_(column >= rng.start_ts, column < rng.end_ts)
 
 
-def _spanning(column, f: ReportFilters):
-    """Both windows at once: one index range scan instead of two."""
-    return [column >= f.previous.start_ts, column < f.current.end_ts]
-
-
 def contact_base(conn: Connection, f: ReportFilters) -> Comparison:
     """Contacts created before each window's end and not deleted by then."""
     k = Contact.__table__.c
@@ -215,38 +211,40 @@ def contact_base(conn: Connection, f: ReportFilters) -> Comparison:
     return Comparison.of(int(current), int(previous))
 
 
-def reached_contacts(conn: Connection, f: ReportFilters) -> Comparison:
-    """Distinct contacts with an outbound message sent in each window.
+def _both_windows(f: ReportFilters) -> DateRange:
+    """The previous and the current window as one range (they are adjacent)."""
+    cur, prev = f.current, f.previous
+    return DateRange(prev.start, cur.end, prev.start_ts, cur.end_ts, cur.timezone)
 
-    Reads the message index ``(organization_id, sent_at, contact_id)`` over the 60 days only,
+
+def _distinct_contacts_by_window(conn: Connection, f: ReportFilters, measure: str) -> Comparison:
+    """Distinct contacts whose day activity has ``measure`` > 0 in each window.
+
+    Reads the contact activity facts (a row per contact, day and channel) of the 60 days only,
     never the whole message history.
     """
-    m = Message.__table__.c
+    activity = contact_activity(f, _both_windows(f))
+    a = activity.c
+    first_current_day = epoch_day(f.current.start)
 
-    def distinct_in(rng: DateRange):
-        return func.count(distinct(case((_in(m.sent_at, rng), m.contact_id))))
+    def distinct_in(current: bool):
+        in_window = a.day >= first_current_day if current else a.day < first_current_day
+        return func.count(distinct(case((in_window, a.contact_id))))
 
     current, previous = conn.execute(
-        select(distinct_in(f.current), distinct_in(f.previous)).where(
-            *f.where(Message, which=None), *_spanning(m.sent_at, f), m.direction == "OUTBOUND"
-        )
+        select(distinct_in(True), distinct_in(False)).where(a[measure] > 0)
     ).one()
     return Comparison.of(int(current), int(previous))
+
+
+def reached_contacts(conn: Connection, f: ReportFilters) -> Comparison:
+    """Distinct contacts with an outbound message sent in each window."""
+    return _distinct_contacts_by_window(conn, f, "outbound")
 
 
 def attention_contacts(conn: Connection, f: ReportFilters, kind: str) -> Comparison:
     """Distinct contacts with a conversation of ``kind`` started in each window."""
-    c = Conversation.__table__.c
-
-    def distinct_in(rng: DateRange):
-        return func.count(distinct(case((_in(c.started_at, rng), c.contact_id))))
-
-    current, previous = conn.execute(
-        select(distinct_in(f.current), distinct_in(f.previous)).where(
-            *f.where(Conversation, which=None), *_spanning(c.started_at, f), c.kind == kind
-        )
-    ).one()
-    return Comparison.of(int(current), int(previous))
+    return _distinct_contacts_by_window(conn, f, "commercial" if kind == "COMMERCIAL" else "support")
 
 
 # ---- tickets, pending attentions, satisfaction ---------------------------------------------

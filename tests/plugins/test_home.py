@@ -345,9 +345,10 @@ def test_contacts_in_support_count_a_contact_once(page):
     assert page["overview"]["supportContacts"] == comparison(3, 1, 2, 200.0)
 
 
-def test_reached_contacts_read_the_message_index_over_the_windows_only(db, orgs):
-    """The message history is never scanned: the plan is a range search on
-    ix_message_org_sent (organization_id, sent_at, contact_id)."""
+def test_reached_contacts_read_the_activity_facts_over_the_windows_only(db, orgs):
+    """The message history is never scanned: whole days are a range search on the
+    contact_activity facts (organization_id, day, ...), and asOf's unfinished day a range
+    search on the message time index."""
     f = queries.home_filters(_MAIN_ID[db.url], "America/Sao_Paulo", NOW)
     captured = []
 
@@ -364,20 +365,18 @@ def test_reached_contacts_read_the_message_index_over_the_windows_only(db, orgs)
                 str(row[-1])
                 for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
             )
-            assert "SEARCH message USING INDEX ix_message_org_sent" in plan, plan
-            assert "sent_at>? AND sent_at<?" in plan, plan
+            assert "SEARCH contact_activity USING PRIMARY KEY (organization_id=? AND day>? AND day<?)" in plan, plan
+            assert "SEARCH message USING" in plan and "sent_at>? AND sent_at<?" in plan, plan
+            assert "SCAN message" not in plan, plan
         else:
             # A tiny test table makes a sequential scan cheapest; forbid it to see the index path.
             conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
             plan = " ".join(
                 row[0] for row in conn.exec_driver_sql("EXPLAIN " + statement, parameters)
             )
-            assert "ix_message_org_sent" in plan, plan
-            assert "sent_at >=" in plan and "sent_at <" in plan, plan
-
-
-# ---- daily volume, distribution, geography -------------------------------------------------
-
+            assert "contact_activity_pkey" in plan and "(day >=" in plan, plan
+            assert "sent_at >=" in plan, plan
+            assert "Seq Scan" not in plan, plan
 
 def test_daily_volume_is_30_zero_filled_days(page):
     volume = page["dailyVolume"]
