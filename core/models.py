@@ -230,7 +230,7 @@ class Message(SQLModel, table=True):
         ),
         Index(
             "ix_message_org_effective",
-            "organization_id", "sent_at", "advisor_id", "contact_id", "channel",
+            "organization_id", "sent_at", "advisor_id", "contact_id", "channel", "effective",
             sqlite_where=text("effective"),
             postgresql_where=text("effective"),
         ),

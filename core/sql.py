@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, func, over, select
+from sqlalchemy import Select, and_, func, literal, over, select, union_all
 from sqlalchemy.engine import Connection
+
+
+# Beyond this many groups, SQLite's median falls back to one windowed pass over all of them.
+_MAX_SLICED_GROUPS = 64
 
 
 def median(conn: Connection, source: Select, by: Sequence[str] = ()) -> Any:
@@ -17,8 +21,10 @@ def median(conn: Connection, source: Select, by: Sequence[str] = ()) -> Any:
     ``{group key (tuple if several columns, else the value): median}``. An even count gives the
     mean of the two middle values.
 
-    PostgreSQL: ``percentile_cont(0.5) WITHIN GROUP (ORDER BY value)``. SQLite (no median
-    aggregate): number the rows in order within each group and average the one or two middles.
+    PostgreSQL: ``percentile_cont(0.5) WITHIN GROUP (ORDER BY value)``. SQLite has no median
+    aggregate: one statement counts each group's values, a second reads each group's one or two
+    middle values with ``ORDER BY value LIMIT .. OFFSET ..`` (one sort per group, measured
+    about twice as fast as numbering every row with window functions, which sorts twice).
     """
     sub = source.subquery()
     keys = [sub.c[name] for name in by]
@@ -29,33 +35,67 @@ def median(conn: Connection, source: Select, by: Sequence[str] = ()) -> Any:
             .where(value.is_not(None))
             .group_by(*keys)
         )
+        rows = conn.execute(stmt).all()
     else:
-        ranked = (
-            select(
-                *keys,
-                value.label("v"),
-                over(func.row_number(), partition_by=keys or None, order_by=value).label("rn"),
-                over(func.count(), partition_by=keys or None).label("cnt"),
-            )
-            .where(value.is_not(None))
-            .subquery()
-        )
-        rkeys = [ranked.c[name] for name in by]
-        stmt = (
-            select(*rkeys, func.avg(ranked.c.v).label("m"))
-            .where(
-                and_(
-                    ranked.c.rn >= (ranked.c.cnt + 1) // 2,
-                    ranked.c.rn <= (ranked.c.cnt + 2) // 2,
-                )
-            )
-            .group_by(*rkeys)
-        )
-    rows = conn.execute(stmt).all()
+        rows = _sqlite_medians(conn, sub, keys, value)
     if not by:
-        return float(rows[0].m) if rows and rows[0].m is not None else None
+        return float(rows[0][-1]) if rows and rows[0][-1] is not None else None
     out = {}
     for row in rows:
         key = tuple(row[: len(by)]) if len(by) > 1 else row[0]
-        out[key] = float(row.m) if row.m is not None else None
+        out[key] = float(row[-1]) if row[-1] is not None else None
     return out
+
+
+def _sqlite_medians(conn: Connection, sub, keys: list, value) -> list[tuple]:
+    """Rows ``(*key, median)``, one per group of ``sub`` that has values."""
+    counts = conn.execute(
+        select(*keys, func.count(value)).where(value.is_not(None)).group_by(*keys)
+    ).all()
+    counts = [row for row in counts if row[-1]]
+    if not counts:
+        return []
+    if len(counts) > _MAX_SLICED_GROUPS:
+        return _sqlite_windowed_medians(conn, sub, keys, value)
+    parts = []
+    for index, row in enumerate(counts):
+        n = int(row[-1])
+        same_group = [k.is_(None) if v is None else k == v for k, v in zip(keys, row[:-1])]
+        middle = (
+            select(value.label("v"))
+            .where(value.is_not(None), *same_group)
+            .order_by(value)
+            .limit(2 - n % 2)
+            .offset((n - 1) // 2)
+            .subquery()
+        )
+        parts.append(select(literal(index).label("g"), func.avg(middle.c.v).label("m")))
+    statement = parts[0] if len(parts) == 1 else union_all(*parts)
+    medians = dict(conn.execute(statement).all())
+    return [(*row[:-1], medians.get(index)) for index, row in enumerate(counts)]
+
+
+def _sqlite_windowed_medians(conn: Connection, sub, keys: list, value) -> list[tuple]:
+    """Number the rows in order within each group and average the one or two middles."""
+    ranked = (
+        select(
+            *keys,
+            value.label("v"),
+            over(func.row_number(), partition_by=keys or None, order_by=value).label("rn"),
+            over(func.count(), partition_by=keys or None).label("cnt"),
+        )
+        .where(value.is_not(None))
+        .subquery()
+    )
+    rkeys = [ranked.c[k.name] for k in keys]
+    stmt = (
+        select(*rkeys, func.avg(ranked.c.v).label("m"))
+        .where(
+            and_(
+                ranked.c.rn >= (ranked.c.cnt + 1) // 2,
+                ranked.c.rn <= (ranked.c.cnt + 2) // 2,
+            )
+        )
+        .group_by(*rkeys)
+    )
+    return [tuple(row) for row in conn.execute(stmt).all()]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import and_, case, exists, func, or_, select, true
+from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.engine import Connection
 from tablero import (
     ClosingReasonRule,
@@ -113,7 +113,9 @@ def interactions(
     ).label("bucket")
     triples = (
         select(m.advisor_id, m.contact_id, day, bucket)
-        .where(*f.where(Message, time_column=m.sent_at), m.effective == true())
+        # the bare boolean column (not "= 1") lets both databases match the partial index
+        # ix_message_org_effective (... WHERE effective)
+        .where(*f.where(Message, time_column=m.sent_at), m.effective)
         .distinct()
         .subquery()
     )

@@ -243,8 +243,23 @@ def reached_contacts(conn: Connection, f: ReportFilters) -> Comparison:
 
 
 def attention_contacts(conn: Connection, f: ReportFilters, kind: str) -> Comparison:
-    """Distinct contacts with a conversation of ``kind`` started in each window."""
-    return _distinct_contacts_by_window(conn, f, "commercial" if kind == "COMMERCIAL" else "support")
+    """Distinct contacts with a conversation of ``kind`` started in each window (the covering
+    index ``(organization_id, started_at, kind, contact_id, ...)`` of the 60 days)."""
+    c = Conversation.__table__.c
+
+    def distinct_in(rng: DateRange):
+        in_window = and_(c.started_at >= rng.start_ts, c.started_at < rng.end_ts)
+        return func.count(distinct(case((in_window, c.contact_id))))
+
+    current, previous = conn.execute(
+        select(distinct_in(f.current), distinct_in(f.previous)).where(
+            *f.where(Conversation, which=None),
+            c.started_at >= f.previous.start_ts,
+            c.started_at < f.current.end_ts,
+            c.kind == kind,
+        )
+    ).one()
+    return Comparison.of(int(current), int(previous))
 
 
 # ---- tickets, pending attentions, satisfaction ---------------------------------------------
