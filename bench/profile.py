@@ -4,7 +4,9 @@
     python bench/profile.py home:page --backend postgres --plan   # also print each query plan
 
 Runs the named operation of ``bench/queries/`` (on the data set ``bench/run.py`` loaded) a few
-times and prints, for the last run, every statement with its time, slowest first. ``--plan``
+times and prints, for the last run, every statement with its time, slowest first. The time is
+from the statement's start to its first row (cursor execute): SQLite does much of its work while
+the rows are fetched, so read the figures as a ranking, and ``bench/run.py`` for the totals. ``--plan``
 adds ``EXPLAIN QUERY PLAN`` (SQLite) or ``EXPLAIN ANALYZE`` (PostgreSQL) of the slowest ones.
 """
 

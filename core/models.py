@@ -231,7 +231,7 @@ class Message(SQLModel, table=True):
         Index(
             "ix_message_org_effective",
             "organization_id", "sent_at", "advisor_id", "contact_id", "channel", "effective",
-            sqlite_where=text("effective"),
+            sqlite_where=text("effective = 1"),
             postgresql_where=text("effective"),
         ),
     )

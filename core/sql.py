@@ -9,8 +9,9 @@ from sqlalchemy import Select, and_, func, literal, over, select, union_all
 from sqlalchemy.engine import Connection
 
 
-# Beyond this many groups, SQLite's median falls back to one windowed pass over all of them.
-_MAX_SLICED_GROUPS = 64
+# Beyond this many groups, SQLite's median numbers the rows with one windowed pass instead
+# (measured: with 10 groups the window is a little faster than 10 slices, with 2 far slower).
+_MAX_SLICED_GROUPS = 4
 
 
 def median(conn: Connection, source: Select, by: Sequence[str] = ()) -> Any:

@@ -113,8 +113,8 @@ def interactions(
     ).label("bucket")
     triples = (
         select(m.advisor_id, m.contact_id, day, bucket)
-        # the bare boolean column (not "= 1") lets both databases match the partial index
-        # ix_message_org_effective (... WHERE effective)
+        # the bare boolean column ("effective = 1" on SQLite) matches the partial index
+        # ix_message_org_effective on both databases
         .where(*f.where(Message, time_column=m.sent_at), m.effective)
         .distinct()
         .subquery()

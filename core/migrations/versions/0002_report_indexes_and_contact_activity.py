@@ -45,7 +45,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table('message', schema=None) as batch_op:
         batch_op.create_index('ix_message_org_campaign_sends', ['organization_id', 'sent_at', 'contact_id', 'campaign_id', 'status', 'channel'], unique=False, sqlite_where=sa.text("campaign_id IS NOT NULL AND direction = 'OUTBOUND'"), postgresql_where=sa.text("campaign_id IS NOT NULL AND direction = 'OUTBOUND'"))
-        batch_op.create_index('ix_message_org_effective', ['organization_id', 'sent_at', 'advisor_id', 'contact_id', 'channel', 'effective'], unique=False, sqlite_where=sa.text('effective'), postgresql_where=sa.text('effective'))
+        batch_op.create_index('ix_message_org_effective', ['organization_id', 'sent_at', 'advisor_id', 'contact_id', 'channel', 'effective'], unique=False, sqlite_where=sa.text('effective = 1'), postgresql_where=sa.text('effective'))
 
     with op.batch_alter_table('response_interval', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_response_interval_org_answered'))
@@ -61,7 +61,7 @@ def downgrade() -> None:
         batch_op.create_index(batch_op.f('ix_response_interval_org_answered'), ['organization_id', 'answered_at'], unique=False)
 
     with op.batch_alter_table('message', schema=None) as batch_op:
-        batch_op.drop_index('ix_message_org_effective', sqlite_where=sa.text('effective'), postgresql_where=sa.text('effective'))
+        batch_op.drop_index('ix_message_org_effective', sqlite_where=sa.text('effective = 1'), postgresql_where=sa.text('effective'))
         batch_op.drop_index('ix_message_org_campaign_sends', sqlite_where=sa.text("campaign_id IS NOT NULL AND direction = 'OUTBOUND'"), postgresql_where=sa.text("campaign_id IS NOT NULL AND direction = 'OUTBOUND'"))
 
     with op.batch_alter_table('conversation', schema=None) as batch_op:
