@@ -6,10 +6,14 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, text
 
 from .db import normalise_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Revisions that add derived facts an existing database must compute once.
+_FACTS_ADDED_BY = "0002"
 
 
 def alembic_config(url: str) -> Config:
@@ -19,6 +23,33 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+def _current_revision(url: str) -> str | None:
+    engine = create_engine(normalise_url(url))
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+
+
 def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the database at ``url`` to ``revision`` (default: the newest)."""
+    """Bring the database at ``url`` to ``revision`` (default: the newest).
+
+    A database that had data before ``0002`` gets its new ``contact_activity`` facts computed
+    (a whole refresh of each organization), so reports read complete facts at once.
+    """
+    before = _current_revision(url)
     command.upgrade(alembic_config(url), revision)
+    if before is not None and before < _FACTS_ADDED_BY <= (_current_revision(url) or ""):
+        from . import derived
+        from .db import Database
+
+        db = Database(url)
+        try:
+            org_ids = db.read(
+                lambda conn: conn.execute(text("SELECT id FROM organization ORDER BY id")).scalars().all()
+            )
+            for org_id in org_ids:
+                derived.refresh(db, org_id)
+        finally:
+            db.dispose()

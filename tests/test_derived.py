@@ -455,3 +455,72 @@ def test_ingestion_and_refresh_agree_on_what_is_an_effective_message(db, make_or
         {"org": org_id}))
     derived.refresh(db, org_id)
     assert effective(db, org_id) == expected
+
+
+# ---- contact activity (per contact, local day and channel) ---------------------------------
+
+
+def activity(db, org_id: int) -> list[tuple]:
+    """(contact, local date, channel, messages, outbound, campaign, commercial, support)."""
+    rows = db.read(lambda conn: conn.execute(text(
+        "SELECT k.external_id, a.day, a.channel, a.messages, a.outbound, a.campaign,"
+        " a.commercial, a.support FROM contact_activity a"
+        " JOIN contact k ON k.organization_id = a.organization_id AND k.id = a.contact_id"
+        " WHERE a.organization_id = :org ORDER BY 1, 2, 3"), {"org": org_id}).all())
+    return [(r[0], date.fromordinal(date(1970, 1, 1).toordinal() + r[1]), *r[2:]) for r in rows]
+
+
+def test_contact_activity_counts_each_local_day_and_channel(db, make_org):
+    org_id, _ = make_org()
+    load(db, org_id, [
+        contact("c1", "2026-11-09 08:00"),
+        {"type": "campaign", "id": "promo", "name": "Promo", "channel": "WHATSAPP"},
+        conversation("v1", "c1", "ana", "2026-11-09 09:00"),
+        conversation("v2", "c1", "ana", "2026-11-09 23:30", kind="SUPPORT", channel="SMS"),
+        from_contact("m1", "c1", "v1", "2026-11-09 09:05"),
+        from_advisor("m2", "c1", "v1", "ana", "2026-11-09 09:10"),
+        # 23:59 local is still the 9th; 00:01 local (03:01 UTC) is the 10th
+        {**from_advisor("m3", "c1", None, "ana", "2026-11-09 23:59"), "sender": "CAMPAIGN",
+         "advisor": None, "campaign": "promo"},
+        {**from_advisor("m4", "c1", None, "ana", "2026-11-10 00:01"), "channel": "SMS"},
+    ])
+    assert activity(db, org_id) == [
+        # messages, outbound, campaign, commercial, support
+        ("c1", date(2026, 11, 9), "SMS", 0, 0, 0, 0, 1),
+        ("c1", date(2026, 11, 9), "WHATSAPP", 3, 2, 1, 1, 0),
+        ("c1", date(2026, 11, 10), "SMS", 1, 1, 0, 0, 0),
+    ]
+
+
+def test_contact_activity_follows_a_replaced_message_and_a_refresh(db, make_org):
+    org_id, _ = make_org()
+    records = [
+        contact("c1", "2026-11-09 08:00"),
+        contact("c2", "2026-11-09 08:00"),
+        from_contact("m1", "c1", None, "2026-11-09 10:00"),
+    ]
+    load(db, org_id, records)
+    assert activity(db, org_id) == [("c1", date(2026, 11, 9), "WHATSAPP", 1, 0, 0, 0, 0)]
+    # the same message, re-sent for another contact and day: c1's row goes, c2's comes
+    load(db, org_id, [from_contact("m1", "c2", None, "2026-11-11 10:00")])
+    assert activity(db, org_id) == [("c2", date(2026, 11, 11), "WHATSAPP", 1, 0, 0, 0, 0)]
+    before = activity(db, org_id)
+    db.write(lambda conn: conn.execute(
+        text("DELETE FROM contact_activity WHERE organization_id = :org"), {"org": org_id}))
+    derived.refresh(db, org_id)
+    assert activity(db, org_id) == before
+
+
+def test_contact_activity_days_are_local_across_daylight_saving(db, make_org):
+    # New York: 2026-11-01 02:00 EDT -> 01:00 EST. 23:30 local on Oct 31 is 03:30 UTC Nov 1
+    # (EDT, -4); 23:30 local on Nov 1 is 04:30 UTC Nov 2 (EST, -5).
+    org_id, _ = make_org(timezone="America/New_York")
+    load(db, org_id, [
+        contact("c1", "2026-10-30 08:00"),
+        {**from_contact("m1", "c1", None, "2026-10-31 23:30"), "sent_at": "2026-11-01T03:30:00Z"},
+        {**from_contact("m2", "c1", None, "2026-11-01 23:30"), "sent_at": "2026-11-02T04:30:00Z"},
+    ], base=[])
+    assert [(row[1], row[3]) for row in activity(db, org_id)] == [
+        (date(2026, 10, 31), 1),
+        (date(2026, 11, 1), 1),
+    ]
