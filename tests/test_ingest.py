@@ -499,3 +499,26 @@ def test_within_a_batch_the_last_record_with_an_id_wins(db, make_org):
     assert [tuple(g) for g in groups] == [(1, "g-1", "Second name"), (2, "7", "Seven")]
     assert scalar(db, "SELECT entry_group_id FROM contact WHERE organization_id = :org",
                   org=org_id) == 2
+
+
+def test_a_bulk_load_into_sqlite_refreshes_the_planner_statistics(sqlite_db, tmp_path):
+    from tablero.db import Database
+    from tablero.migrate import upgrade
+    from tablero.orgs import create_organization
+
+    # a fresh file: the shared test database may already have statistics
+    url = f"sqlite:///{tmp_path / 'bulk.sqlite3'}"
+    upgrade(url)
+    db = Database(url)
+    org_id = db.write(lambda conn: create_organization(conn, "bulk", "Bulk", "America/Sao_Paulo"))
+    has_stats = "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'"
+    assert db.read(lambda conn: conn.exec_driver_sql(has_stats).scalar()) == 0
+    lines = [
+        json.dumps({"type": "contact", "id": f"c{i}", "created_at": "2026-11-01T10:00:00Z"})
+        for i in range(10_000)
+    ]
+    ingest_lines(db, org_id, lines)
+    stats = db.read(lambda conn: conn.exec_driver_sql(
+        "SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'contact'").scalar())
+    db.dispose()
+    assert stats > 0
