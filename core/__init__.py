@@ -14,6 +14,7 @@ from .activity import (
     daily_volume,
     geography,
     interacting_contacts,
+    interacting_geography,
     sends_series,
 )
 from .auth import Principal

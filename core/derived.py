@@ -199,7 +199,8 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
     _effective(conn, org, None)
     conn.execute(text("DELETE FROM contact_activity WHERE organization_id = :org"), org)
     for table, steps in (
-        ("contact", [_contact_facts, _contact_activity] + ([_states] if phone_states else [])),
+        # states first: the activity rows copy each contact's state
+        ("contact", ([_states] if phone_states else []) + [_contact_facts, _contact_activity]),
         ("conversation", [_conversation_facts, _intervals]),
     ):
         max_id = conn.execute(
@@ -528,9 +529,10 @@ def _contact_activity(conn: Connection, org: dict, timezone: str, where: _Where,
     conn.execute(
         text(
             "INSERT INTO contact_activity (organization_id, day, contact_id, channel, messages,"
-            " outbound, campaign, commercial, support)"
-            " SELECT :org, day, contact_id, channel, SUM(messages), SUM(outbound),"
-            "  SUM(campaign), SUM(commercial), SUM(support) FROM ("
+            " outbound, campaign, commercial, support, state, deleted)"
+            " SELECT :org, day, activity.contact_id, channel, SUM(messages), SUM(outbound),"
+            "  SUM(campaign), SUM(commercial), SUM(support), k.state,"
+            "  CASE WHEN k.deleted_at IS NULL THEN FALSE ELSE TRUE END FROM ("
             f"  SELECT {message_day} AS day, contact_id, channel, COUNT(*) AS messages,"
             "   SUM(CASE WHEN direction = 'OUTBOUND' THEN 1 ELSE 0 END) AS outbound,"
             "   SUM(CASE WHEN direction = 'OUTBOUND' AND campaign_id IS NOT NULL"
@@ -546,7 +548,8 @@ def _contact_activity(conn: Connection, org: dict, timezone: str, where: _Where,
             "  FROM conversation"
             f"  WHERE organization_id = :org AND {where('contact_id')}"
             "  GROUP BY 1, contact_id, channel"
-            " ) activity GROUP BY day, contact_id, channel"
+            " ) activity JOIN contact k ON k.organization_id = :org AND k.id = activity.contact_id"
+            " GROUP BY day, activity.contact_id, channel, k.state, k.deleted_at"
         ),
         org,
     )

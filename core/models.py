@@ -301,6 +301,10 @@ class ContactActivity(SQLModel, table=True):
     campaign: int = 0  # outbound campaign messages
     commercial: int = 0  # commercial conversations started
     support: int = 0  # support conversations started
+    # the contact's state (UF) and whether it is deleted, copied when the rows are rebuilt (a
+    # changed contact rebuilds them), so the geography of active contacts needs no join
+    state: str | None = None
+    deleted: bool = False
 
 
 class Ticket(SQLModel, table=True):

@@ -524,3 +524,22 @@ def test_contact_activity_days_are_local_across_daylight_saving(db, make_org):
         (date(2026, 10, 31), 1),
         (date(2026, 11, 1), 1),
     ]
+
+
+def test_contact_activity_copies_the_contact_state_and_deletion_and_follows_changes(db, make_org):
+    org_id, _ = make_org()
+    load(db, org_id, [
+        contact("c1", "2026-11-09 08:00", phone="+5511999990000"),  # DDD 11: SP
+        from_contact("m1", "c1", None, "2026-11-09 10:00"),
+    ])
+
+    def copied():
+        return db.read(lambda conn: conn.execute(text(
+            "SELECT state, deleted FROM contact_activity WHERE organization_id = :org"),
+            {"org": org_id}).all())
+
+    assert [(s, bool(d)) for s, d in copied()] == [("SP", False)]
+    # the contact moves to a Rio number (DDD 21) and is deleted: its activity rows follow
+    load(db, org_id, [contact("c1", "2026-11-09 08:00", phone="+5521999990000",
+                              deleted_at=at("2026-11-12 09:00"))])
+    assert [(s, bool(d)) for s, d in copied()] == [("RJ", True)]

@@ -34,9 +34,8 @@ from tablero import (
     daily_volume,
     day_bucket_index,
     epoch_day,
-    geography,
     heatmap_cells,
-    interacting_contacts,
+    interacting_geography,
     make_heatmap,
     make_series,
 )
@@ -374,7 +373,7 @@ def contacts_over_time(conn: Connection, f: ReportFilters) -> list[ContactsBehav
 
 def contacts_geography(conn: Connection, f: ReportFilters) -> Geography:
     """Contacts with an interaction in the period (message or conversation started), per state."""
-    return geography(conn, f, interacting_contacts(f, f.current))
+    return interacting_geography(conn, f, f.current)
 
 
 def volume(conn: Connection, f: ReportFilters) -> DailyVolume:

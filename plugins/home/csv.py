@@ -18,8 +18,7 @@ from tablero import (
     CsvSection,
     ReportFilters,
     daily_volume,
-    geography,
-    interacting_contacts,
+    interacting_geography,
 )
 
 from .queries import home_filters_like
@@ -55,7 +54,7 @@ def geography_rows(
     conn: Connection, f: ReportFilters, params: Mapping[str, str]
 ) -> Iterator[Sequence[object]]:
     f = _page_filters(f, params)
-    states = geography(conn, f, interacting_contacts(f, f.current))
+    states = interacting_geography(conn, f, f.current)
     yield ("uf", "state", "contacts")
     for state in states.states:
         yield (state.uf, state.name, state.contacts)

@@ -21,8 +21,7 @@ from tablero import (
     Requires,
     attention_distribution,
     daily_volume,
-    geography,
-    interacting_contacts,
+    interacting_geography,
 )
 
 from . import queries
@@ -135,7 +134,7 @@ class HomePage:
     async def geography(self, info: Info) -> Geography:
         f = self.filters
         return await info.context.run(
-            lambda conn: geography(conn, f, interacting_contacts(f, f.current))
+            lambda conn: interacting_geography(conn, f, f.current)
         )
 
     @strawberry.field(

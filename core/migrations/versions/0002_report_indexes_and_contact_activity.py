@@ -31,6 +31,8 @@ def upgrade() -> None:
     sa.Column('campaign', sa.Integer(), nullable=False),
     sa.Column('commercial', sa.Integer(), nullable=False),
     sa.Column('support', sa.Integer(), nullable=False),
+    sa.Column('state', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('deleted', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['organization_id', 'contact_id'], ['contact.organization_id', 'contact.id'], name='fk_%(table_name)s_contact_id'),
     sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], ),
     sa.PrimaryKeyConstraint('organization_id', 'day', 'contact_id', 'channel'),
