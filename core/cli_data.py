@@ -228,8 +228,9 @@ def refresh_command(org_key: str) -> None:
 @click.command(
     "demo",
     help="Load the deterministic demo data set into the organization given by --org (created "
-    "if missing) and into a second small organization named after it with '-other'. Scales: {', '.join(DEMO_SCALES)} (small: 2,000 "
-    "contacts; medium: 100,000 contacts and 2 million messages). Loading again is idempotent.",
+    "if missing) and into a second small organization named after it with '-other'. Scales: "
+    f"{', '.join(DEMO_SCALES)} (small: 2,000 contacts; medium: 100,000 contacts and 2 million "
+    "messages; large: 1 million contacts and 20 million messages). Loading again is idempotent.",
 )
 @click.option("--org", "org_key", default="demo", show_default=True, help="Organization key.")
 @click.option("--scale", type=click.Choice(DEMO_SCALES), default="small", show_default=True)
