@@ -1,0 +1,73 @@
+"""The core's activity figures read the contact activity facts for whole days and the raw rows
+for a day cut short by asOf; with an advisor filter (which the facts cannot apply) they read the
+raw rows for the whole range. Each path must give the numbers a person counts below.
+
+São Paulo (UTC-3). asOf is 2026-11-25 12:00: the window is Oct 27 .. Nov 25, today cut at noon.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+from tablero import ReportFilters, interacting_geography, sends_series, trailing_days
+from tablero.ingest import ingest_lines
+
+SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+AS_OF = datetime(2026, 11, 25, 12, 0, tzinfo=SAO_PAULO)
+
+
+def at(local: str) -> str:
+    return local.replace(" ", "T") + ":00-03:00"
+
+
+def message(mid: str, contact: str, sent: str, **fields) -> dict:
+    return {"type": "message", "id": mid, "contact": contact, "channel": "WHATSAPP",
+            "direction": "OUTBOUND", "sender": "ADVISOR", "advisor": "ana",
+            "sent_at": at(sent), **fields}
+
+
+RECORDS = [
+    {"type": "user", "id": "ana", "name": "Ana", "profile": "AGENT"},
+    {"type": "user", "id": "bia", "name": "Bia", "profile": "AGENT"},
+    {"type": "contact", "id": "sp", "phone": "+5511999990001", "created_at": at("2026-10-01 10:00")},
+    {"type": "contact", "id": "rj", "phone": "+5521999990002", "created_at": at("2026-10-01 10:00")},
+    {"type": "contact", "id": "gone", "phone": "+5531999990003", "created_at": at("2026-10-01 10:00"),
+     "deleted_at": at("2026-11-20 10:00")},
+    message("m1", "sp", "2026-11-10 09:00"),  # a whole day: from the facts
+    message("m2", "sp", "2026-11-10 15:00"),  # same contact, same day
+    message("m3", "rj", "2026-11-25 08:00"),  # today before asOf: from the raw rows
+    message("m4", "rj", "2026-11-25 18:00"),  # today after asOf: not counted
+    message("m5", "gone", "2026-11-12 09:00"),  # a deleted contact: sent, not in the geography
+    message("m6", "sp", "2026-11-11 09:00", advisor="bia"),  # another advisor's send
+    message("m7", "rj", "2026-10-20 09:00"),  # before the window
+]
+
+
+def test_facts_raw_tail_and_advisor_fallback_count_the_same_messages(db, make_org):
+    org_id, _ = make_org()
+    ingest_lines(db, org_id, [json.dumps(r) for r in RECORDS])
+    ana = db.read(lambda conn: conn.execute(text(
+        "SELECT id FROM app_user WHERE organization_id = :org AND external_id = 'ana'"),
+        {"org": org_id}).scalar())
+    f = ReportFilters(org_id, "America/Sao_Paulo", trailing_days(30, "America/Sao_Paulo", AS_OF))
+    by_ana = replace(f, advisor_id=ana)
+
+    sends = db.read(lambda conn: sends_series(conn, f, f.current))
+    # m1 + m2 on Nov 10, m6 on Nov 11, m5 on Nov 12, m3 today (m4 after asOf, m7 before)
+    assert sends.total == 5
+    assert sends.values[sends.buckets.index(AS_OF.date().replace(day=10))] == 2
+    assert sends.values[-1] == 1
+
+    ana_sends = db.read(lambda conn: sends_series(conn, by_ana, by_ana.current))
+    assert ana_sends.total == 4  # the same without Bia's m6
+
+    geography = db.read(lambda conn: interacting_geography(conn, f, f.current))
+    states = {s.uf: s.contacts for s in geography.states if s.contacts}
+    assert states == {"SP": 1, "RJ": 1}  # "gone" (MG) is deleted
+    assert geography.unknown == 0 and geography.total == 2
+    ana_geography = db.read(lambda conn: interacting_geography(conn, by_ana, by_ana.current))
+    assert {s.uf: s.contacts for s in ana_geography.states if s.contacts} == {"SP": 1, "RJ": 1}
