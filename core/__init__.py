@@ -10,6 +10,7 @@ from .activity import (
     StateCount,
     attention_distribution,
     attentions_series,
+    contact_base_at,
     contact_activity,
     daily_volume,
     geography,

@@ -219,6 +219,28 @@ def attention_distribution(
     )
 
 
+def contact_base_at(conn: Connection, f: ReportFilters, instants: list[int]) -> list[int]:
+    """The contact base at each instant: contacts created before it and not deleted by then.
+
+    Counted as "created before t" minus "deleted before t (and created before t)", two range
+    counts over the indexes ``(organization_id, created_at)`` and ``(organization_id,
+    deleted_at, created_at)`` per instant, in one statement: index-only, without reading every
+    contact row. The filters' group / origin / advisor apply to the contact.
+    """
+    k = Contact.__table__.c
+    conditions = f.without("channel").where(Contact, which=None)
+
+    def count(*more):
+        return select(func.count()).select_from(Contact.__table__).where(
+            *conditions, *more
+        ).scalar_subquery()
+
+    columns = [
+        count(k.created_at < t) - count(k.deleted_at < t, k.created_at < t) for t in instants
+    ]
+    return [int(v) for v in conn.execute(select(*columns)).one()]
+
+
 def interacting_contacts(f: ReportFilters, rng: DateRange) -> Select:
     """Contact ids (distinct) with a message or an attention (conversation started) in the
     range."""

@@ -129,6 +129,7 @@ class Contact(SQLModel, table=True):
         Index("ix_contact_org_created", "organization_id", "created_at"),
         Index("ix_contact_org_origin", "organization_id", "origin"),
         Index("ix_contact_org_state", "organization_id", "state"),
+        Index("ix_contact_org_deleted", "organization_id", "deleted_at", "created_at"),
     )
     organization_id: int = Field(primary_key=True, foreign_key="organization.id")
     id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})

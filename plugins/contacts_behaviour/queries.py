@@ -31,6 +31,7 @@ from tablero import (
     bucket_index,
     bucket_starts,
     contact_activity,
+    contact_base_at,
     daily_volume,
     day_bucket_index,
     epoch_day,
@@ -105,17 +106,6 @@ def _count_if(condition):
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def _contact_base_at(conn: Connection, f: ReportFilters, ends: list[int]) -> list[int]:
-    """Contacts existing at each instant of ``ends`` (one query)."""
-    k = Contact.__table__.c
-    row = conn.execute(
-        select(*[_count_if(_existing_at(end)) for end in ends]).where(
-            *f.where(Contact, which=None), k.created_at < max(ends)
-        )
-    ).one()
-    return [int(v) for v in row]
-
-
 def _contacts_flagged(conn: Connection, rows: Select, flags: Callable[[Any], list]) -> list[int]:
     """Distinct contacts among ``rows`` (a SELECT with ``contact_id``) meeting each condition
     ``flags(columns)`` returns, in one pass.
@@ -143,7 +133,7 @@ def _contacts_flagged(conn: Connection, rows: Select, flags: Callable[[Any], lis
 
 def interactions(conn: Connection, f: ReportFilters) -> ContactsBehaviourInteractions:
     cur, prev = f.current, f.previous
-    base_now, base_before = _contact_base_at(conn, f, [cur.end_ts, prev.end_ts])
+    base_now, base_before = contact_base_at(conn, f, [cur.end_ts, prev.end_ts])
     both = _both_periods(f)
 
     # One pass over the contact activity facts of both periods (a row per contact, day and
@@ -359,7 +349,7 @@ def contacts_over_time(conn: Connection, f: ReportFilters) -> list[ContactsBehav
             .group_by(bucket)
         ).all(),
     )
-    base = _contact_base_at(conn, f, [r.end_ts for r in month_ranges])
+    base = contact_base_at(conn, f, [r.end_ts for r in month_ranges])
     return [
         ContactsBehaviourMonth(
             month=start,

@@ -15,13 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, case, distinct, func, or_, select, update
+from sqlalchemy import and_, case, distinct, func, select, update
 from sqlalchemy.engine import Connection
 from tablero import (
     OPEN_STATUSES,
     Channel,
     Comparison,
-    Contact,
     Conversation,
     DateRange,
     NotFound,
@@ -31,6 +30,7 @@ from tablero import (
     ReportFilters,
     Ticket,
     contact_activity,
+    contact_base_at,
     epoch_day,
     epoch_to_local,
     trailing_days,
@@ -197,18 +197,8 @@ def _in(column, rng: DateRange):
 
 def contact_base(conn: Connection, f: ReportFilters) -> Comparison:
     """Contacts created before each window's end and not deleted by then."""
-    k = Contact.__table__.c
-
-    def alive_at(end_ts: int):
-        alive = and_(k.created_at < end_ts, or_(k.deleted_at.is_(None), k.deleted_at >= end_ts))
-        return func.coalesce(func.sum(case((alive, 1), else_=0)), 0)
-
-    current, previous = conn.execute(
-        select(alive_at(f.current.end_ts), alive_at(f.previous.end_ts)).where(
-            *f.where(Contact, which=None), k.created_at < f.current.end_ts
-        )
-    ).one()
-    return Comparison.of(int(current), int(previous))
+    current, previous = contact_base_at(conn, f, [f.current.end_ts, f.previous.end_ts])
+    return Comparison.of(current, previous)
 
 
 def _both_windows(f: ReportFilters) -> DateRange:

@@ -41,6 +41,9 @@ def upgrade() -> None:
     with op.batch_alter_table('contact_activity', schema=None) as batch_op:
         batch_op.create_index('ix_contact_activity_org_contact', ['organization_id', 'contact_id'], unique=False)
 
+    with op.batch_alter_table('contact', schema=None) as batch_op:
+        batch_op.create_index('ix_contact_org_deleted', ['organization_id', 'deleted_at', 'created_at'], unique=False)
+
     with op.batch_alter_table('conversation', schema=None) as batch_op:
         batch_op.create_index('ix_conversation_org_closed_cover', ['organization_id', 'closed_at', 'closing_reason_id', 'transferred_to_id', 'contact_id', 'advisor_id', 'channel', 'close_business_s', 'close_calendar_s'], unique=False)
         batch_op.create_index('ix_conversation_org_started_cover', ['organization_id', 'started_at', 'kind', 'contact_id', 'channel', 'status', 'sentiment', 'advisor_id'], unique=False)
@@ -65,6 +68,9 @@ def downgrade() -> None:
     with op.batch_alter_table('message', schema=None) as batch_op:
         batch_op.drop_index('ix_message_org_effective', sqlite_where=sa.text('effective = 1'), postgresql_where=sa.text('effective'))
         batch_op.drop_index('ix_message_org_campaign_sends', sqlite_where=sa.text("campaign_id IS NOT NULL AND direction = 'OUTBOUND'"), postgresql_where=sa.text("campaign_id IS NOT NULL AND direction = 'OUTBOUND'"))
+
+    with op.batch_alter_table('contact', schema=None) as batch_op:
+        batch_op.drop_index('ix_contact_org_deleted')
 
     with op.batch_alter_table('conversation', schema=None) as batch_op:
         batch_op.drop_index('ix_conversation_org_started_cover')
