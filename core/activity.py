@@ -12,7 +12,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import strawberry
-from sqlalchemy import Select, Subquery, and_, case, distinct, func, literal, select, union_all
+from sqlalchemy import Select, Subquery, and_, case, distinct, func, literal, or_, select, union_all
 from sqlalchemy.engine import Connection
 
 from .filters import ReportFilters
@@ -21,6 +21,7 @@ from .models import Contact, ContactActivity, Conversation, Message
 from .periods import DateRange, local_midnight
 from .timeseries import (
     DAY,
+    Comparison,
     Granularity,
     Series,
     bucket_index,
@@ -70,93 +71,130 @@ def _series(conn: Connection, column, conditions, rng: DateRange, granularity: G
 
 
 def contact_activity(f: ReportFilters, rng: DateRange, *, with_contact: bool = False) -> Subquery:
-    """Per contact, local day and channel, the contact's activity in ``rng`` under the filters:
-    columns ``contact_id``, ``day`` (local date as days since 1970-01-01), ``channel``,
-    ``messages``, ``outbound``, ``campaign``, ``commercial``, ``support`` (see
-    :class:`tablero.models.ContactActivity`). A contact may have several rows (days, channels).
+    """One row per contact and local day with activity in ``rng`` under the filters (the channel
+    filter's channel, else all channels): ``contact_id``, ``day`` (local date as days since
+    1970-01-01), ``messages``, ``outbound``, ``campaign``, ``commercial``, ``support`` (see
+    :class:`tablero.models.ContactActivity`), and ``prev_day``, ``prev_outbound_day``,
+    ``prev_campaign_day``: the contact's previous day with that activity, so that a contact's
+    first row in a window is the one whose previous day is null or before the window
+    (:func:`first_in_window`). ``with_contact`` adds the contact's ``state`` and ``deleted``.
 
-    Whole days come from the ``contact_activity`` facts; a last day cut short by ``asOf`` is
-    aggregated from its messages and conversations, so a past dashboard stays exact. Filters
-    the facts cannot apply (an advisor, an AGENT's scope) make the whole range come from the
-    raw rows, so the answer is the same, only slower.
+    Whole days come from the ``contact_activity`` facts. A last day cut short by ``asOf`` is
+    aggregated from its messages and conversations (its previous days still come from the facts),
+    so a past dashboard stays exact. Filters the facts cannot apply (an advisor, an AGENT's scope)
+    make the whole range come from the raw rows, previous days computed over that range, so the
+    answer is the same, only slower.
     """
-    tz = ZoneInfo(rng.timezone)
     a = ContactActivity.__table__.c
-    parts = []
-    if f.advisor_id is None and f.scope_advisor_id is None:
-        cut = datetime.fromtimestamp(rng.end_ts, tz).date()  # first day not wholly inside
-        parts.append(
-            select(
-                a.contact_id, a.day, a.channel, a.messages, a.outbound, a.campaign,
-                a.commercial, a.support, *([a.state, a.deleted] if with_contact else []),
-            ).where(
-                *f.where(ContactActivity, which=None),
-                a.day >= epoch_day(rng.start),
-                a.day < epoch_day(cut),
-            )
-        )
-        raw_start = max(rng.start_ts, local_midnight(cut, tz))
-    else:
-        raw_start = rng.start_ts
-    if raw_start < rng.end_ts:
-        m, c, k = Message.__table__.c, Conversation.__table__.c, Contact.__table__.c
-        contact_columns = [k.state, k.deleted_at.is_not(None)] if with_contact else []
+    partition = f.channel or ALL_CHANNELS
+    contact_columns = [a.state, a.deleted] if with_contact else []
+    if f.advisor_id is not None or f.scope_advisor_id is not None:
+        days = _raw_days(f, rng.start_ts, rng.end_ts, rng.timezone, with_contact).subquery()
+        earlier = {"partition_by": days.c.contact_id, "order_by": days.c.day, "rows": (None, -1)}
+        return select(
+            *[days.c[name] for name in _MEASURES],
+            func.max(days.c.day).over(**earlier).label("prev_day"),
+            func.max(case((days.c.outbound > 0, days.c.day))).over(**earlier).label(
+                "prev_outbound_day"
+            ),
+            func.max(case((days.c.campaign > 0, days.c.day))).over(**earlier).label(
+                "prev_campaign_day"
+            ),
+            *[days.c[name] for name in _CONTACT_COLUMNS if with_contact],
+        ).subquery("activity")
 
-        def day_of(column):
-            return local_seconds(column, rng.timezone, raw_start, rng.end_ts) // DAY
-
-        def joined(select_, table):
-            if not with_contact:
-                return select_
-            return select_.join_from(
-                table, Contact,
-                and_(k.organization_id == table.c.organization_id, k.id == table.c.contact_id),
-            )
-
-        outbound = m.direction == "OUTBOUND"
-        campaign = and_(outbound, m.campaign_id.is_not(None))
-        message_day = day_of(m.sent_at)
-        parts.append(
-            joined(
-                select(
-                    m.contact_id, message_day, m.channel, func.count(), _count_if(outbound),
-                    _count_if(campaign), literal(0), literal(0), *contact_columns,
-                ),
-                Message.__table__,
-            )
-            .where(*f.where(Message, which=None), m.sent_at >= raw_start, m.sent_at < rng.end_ts)
-            .group_by(m.contact_id, message_day, m.channel, *contact_columns)
-        )
-        conversation_day = day_of(c.started_at)
-        parts.append(
-            joined(
-                select(
-                    c.contact_id, conversation_day, c.channel, literal(0), literal(0), literal(0),
-                    _count_if(c.kind == "COMMERCIAL"), _count_if(c.kind == "SUPPORT"),
-                    *contact_columns,
-                ),
-                Conversation.__table__,
-            )
-            .where(
-                *f.where(Conversation, which=None),
-                c.started_at >= raw_start,
-                c.started_at < rng.end_ts,
-            )
-            .group_by(c.contact_id, conversation_day, c.channel, *contact_columns)
-        )
-    first = parts[0]
-    labelled = first.with_only_columns(
-        *[column.label(name) for column, name in zip(first.selected_columns, _ACTIVITY_COLUMNS)]
+    tz = ZoneInfo(rng.timezone)
+    cut = datetime.fromtimestamp(rng.end_ts, tz).date()  # first day not wholly inside
+    facts = select(
+        *[a[name] for name in _MEASURES], a.prev_day, a.prev_outbound_day, a.prev_campaign_day,
+        *contact_columns,
+    ).where(
+        *f.without("channel").where(ContactActivity, which=None),
+        a.channel == partition,
+        a.day >= epoch_day(rng.start),
+        a.day < epoch_day(cut),
     )
-    if len(parts) == 1:
-        return labelled.subquery("activity")
-    return union_all(labelled, *parts[1:]).subquery("activity")
+    raw_start = max(rng.start_ts, local_midnight(cut, tz))
+    if raw_start >= rng.end_ts:
+        return facts.subquery("activity")
+    tail = _raw_days(f, raw_start, rng.end_ts, rng.timezone, with_contact).subquery("tail")
+    cut_day = ContactActivity.__table__.alias("cut_day")
+    tail_rows = select(
+        *[tail.c[name] for name in _MEASURES],
+        cut_day.c.prev_day, cut_day.c.prev_outbound_day, cut_day.c.prev_campaign_day,
+        *[tail.c[name] for name in _CONTACT_COLUMNS if with_contact],
+    ).select_from(
+        tail.outerjoin(
+            cut_day,
+            and_(
+                cut_day.c.organization_id == f.organization_id,
+                cut_day.c.channel == partition,
+                cut_day.c.day == tail.c.day,
+                cut_day.c.contact_id == tail.c.contact_id,
+            ),
+        )
+    )
+    return union_all(facts, tail_rows).subquery("activity")
 
 
-_ACTIVITY_COLUMNS = (
-    "contact_id", "day", "channel", "messages", "outbound", "campaign", "commercial", "support",
-    "state", "deleted",
-)
+ALL_CHANNELS = "*"
+_MEASURES = ("contact_id", "day", "messages", "outbound", "campaign", "commercial", "support")
+_CONTACT_COLUMNS = ("state", "deleted")
+_PREVIOUS = {"activity": "prev_day", "outbound": "prev_outbound_day", "campaign": "prev_campaign_day"}
+
+
+def first_in_window(activity: Subquery, measure: str, first_day, last_day=None):
+    """SQL: this row of :func:`contact_activity` is its contact's first with ``measure``
+    (``activity``, ``outbound`` or ``campaign``) in the window of local days ``[first_day,
+    last_day)`` (``first_day`` may be an SQL expression). Counting such rows counts distinct
+    contacts."""
+    a = activity.c
+    previous = a[_PREVIOUS[measure]]
+    conditions = [a.day >= first_day, or_(previous.is_(None), previous < first_day)]
+    if last_day is not None:
+        conditions.append(a.day < last_day)
+    if measure != "activity":
+        conditions.append(a[measure] > 0)
+    return and_(*conditions)
+
+
+def _raw_days(
+    f: ReportFilters, start_ts: int, end_ts: int, timezone: str, with_contact: bool
+) -> Select:
+    """Messages and conversations of ``[start_ts, end_ts)`` under the filters, one row per
+    contact and local day with the :data:`_MEASURES` (and the contact's state and deletion)."""
+    m, c, k = Message.__table__.c, Conversation.__table__.c, Contact.__table__.c
+
+    def day_of(column):
+        return (local_seconds(column, timezone, start_ts, end_ts) // DAY).label("day")
+
+    outbound = m.direction == "OUTBOUND"
+    message_day, conversation_day = day_of(m.sent_at), day_of(c.started_at)
+    raw = union_all(
+        select(
+            m.contact_id, message_day, func.count().label("messages"),
+            _count_if(outbound).label("outbound"),
+            _count_if(and_(outbound, m.campaign_id.is_not(None))).label("campaign"),
+            literal(0).label("commercial"), literal(0).label("support"),
+        )
+        .where(*f.where(Message, which=None), m.sent_at >= start_ts, m.sent_at < end_ts)
+        .group_by(m.contact_id, message_day),
+        select(
+            c.contact_id, conversation_day, literal(0), literal(0), literal(0),
+            _count_if(c.kind == "COMMERCIAL"), _count_if(c.kind == "SUPPORT"),
+        )
+        .where(*f.where(Conversation, which=None), c.started_at >= start_ts, c.started_at < end_ts)
+        .group_by(c.contact_id, conversation_day),
+    ).subquery("raw")
+    days = select(
+        raw.c.contact_id, raw.c.day, *[func.sum(raw.c[name]).label(name) for name in _MEASURES[2:]]
+    ).group_by(raw.c.contact_id, raw.c.day)
+    if not with_contact:
+        return days
+    d = days.subquery("raw_days")
+    return select(
+        *[d.c[name] for name in _MEASURES], k.state, k.deleted_at.is_not(None).label("deleted")
+    ).join_from(d, Contact, and_(k.organization_id == f.organization_id, k.id == d.c.contact_id))
 
 
 def _count_if(condition):
@@ -245,7 +283,44 @@ def interacting_contacts(f: ReportFilters, rng: DateRange) -> Select:
     """Contact ids (distinct) with a message or an attention (conversation started) in the
     range."""
     a = contact_activity(f, rng)
-    return select(a.c.contact_id).distinct()
+    return select(a.c.contact_id).where(first_in_window(a, "activity", epoch_day(rng.start)))
+
+
+def active_contacts(conn: Connection, f: ReportFilters, measure: str) -> Comparison:
+    """Distinct contacts with ``measure`` (``activity``: a message or a conversation started;
+    ``outbound``: an outbound message; ``campaign``: a campaign message) in the current and in
+    the previous period: counts of each contact's first row in each, one statement over both."""
+    cur, prev = f.current, f.previous
+    a = contact_activity(f, DateRange(prev.start, cur.end, prev.start_ts, cur.end_ts, cur.timezone))
+    current_day, previous_day = epoch_day(cur.start), epoch_day(prev.start)
+    current, previous = conn.execute(
+        select(
+            _count_if(first_in_window(a, measure, current_day)),
+            _count_if(first_in_window(a, measure, previous_day, current_day)),
+        )
+    ).one()
+    return Comparison.of(int(current or 0), int(previous or 0))
+
+
+def attention_contacts(conn: Connection, f: ReportFilters, kind: str) -> Comparison:
+    """Distinct contacts with a conversation of ``kind`` started in the current and in the
+    previous period (the conversation covering index ``(organization_id, started_at, kind,
+    contact_id, ...)`` over both, one statement)."""
+    c = Conversation.__table__.c
+
+    def distinct_in(rng: DateRange):
+        in_range = and_(c.started_at >= rng.start_ts, c.started_at < rng.end_ts)
+        return func.count(distinct(case((in_range, c.contact_id))))
+
+    current, previous = conn.execute(
+        select(distinct_in(f.current), distinct_in(f.previous)).where(
+            *f.where(Conversation, which=None),
+            c.started_at >= f.previous.start_ts,
+            c.started_at < f.current.end_ts,
+            c.kind == kind,
+        )
+    ).one()
+    return Comparison.of(int(current), int(previous))
 
 
 def interacting_geography(conn: Connection, f: ReportFilters, rng: DateRange) -> Geography:
@@ -258,8 +333,8 @@ def interacting_geography(conn: Connection, f: ReportFilters, rng: DateRange) ->
     a = contact_activity(f, rng, with_contact=True)
     rows = dict(
         conn.execute(
-            select(a.c.state, func.count(distinct(a.c.contact_id)))
-            .where(a.c.deleted.is_(False))
+            select(a.c.state, func.count())
+            .where(first_in_window(a, "activity", epoch_day(rng.start)), a.c.deleted.is_(False))
             .group_by(a.c.state)
         ).all()
     )

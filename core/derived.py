@@ -27,8 +27,12 @@ calls it at the end of every chunk, inside the chunk's transaction) or for a who
    the effective message that has ``k`` effective messages before it. Messages without a
    conversation produce no interval.
 6. ``contact_activity`` rows, recomputed per contact: per local day (organization's time zone)
-   and channel, the contact's messages, outbound messages, campaign messages and the commercial
-   and support conversations started. One ``INSERT .. SELECT`` grouped in SQL.
+   and channel, and for all channels (``channel = '*'``), the contact's messages, outbound
+   messages, campaign messages and the commercial and support conversations started; a copy of
+   the contact's state and deletion; and the contact's previous day (in the same channel) with
+   any activity, with outbound messages and with campaign sends, so that "distinct contacts in a
+   period" is a plain count of the rows that are a contact's first in the period. One
+   ``INSERT .. SELECT`` grouped and windowed in SQL.
 
 A whole-organization refresh works in ranges of ids (bounded memory). On PostgreSQL the
 written rows go through ``COPY`` (into a temporary table, then one ``UPDATE .. FROM`` or
@@ -526,30 +530,52 @@ def _contact_activity(conn: Connection, org: dict, timezone: str, where: _Where,
     start, end = int(span[0]), int(span[1]) + 1
     message_day = _local_day_sql("sent_at", timezone, start, end)
     conversation_day = _local_day_sql("started_at", timezone, start, end)
+    # per channel, then the all-channels rows ('*'); each row gets the contact's previous day
+    # (in its channel) with any activity, with outbound messages, with campaign sends
+    per_channel = (
+        "SELECT day, contact_id, channel, SUM(messages) AS messages, SUM(outbound) AS outbound,"
+        " SUM(campaign) AS campaign, SUM(commercial) AS commercial, SUM(support) AS support"
+        " FROM ("
+        f"  SELECT {message_day} AS day, contact_id, channel, COUNT(*) AS messages,"
+        "   SUM(CASE WHEN direction = 'OUTBOUND' THEN 1 ELSE 0 END) AS outbound,"
+        "   SUM(CASE WHEN direction = 'OUTBOUND' AND campaign_id IS NOT NULL"
+        "    THEN 1 ELSE 0 END) AS campaign,"
+        "   0 AS commercial, 0 AS support"
+        "  FROM message"
+        f"  WHERE organization_id = :org AND {where('contact_id')}"
+        "  GROUP BY 1, contact_id, channel"
+        "  UNION ALL"
+        f"  SELECT {conversation_day}, contact_id, channel, 0, 0, 0,"
+        "   SUM(CASE WHEN kind = 'COMMERCIAL' THEN 1 ELSE 0 END),"
+        "   SUM(CASE WHEN kind = 'SUPPORT' THEN 1 ELSE 0 END)"
+        "  FROM conversation"
+        f"  WHERE organization_id = :org AND {where('contact_id')}"
+        "  GROUP BY 1, contact_id, channel"
+        " ) raw GROUP BY day, contact_id, channel"
+    )
+    earlier = (
+        "OVER (PARTITION BY a.contact_id, a.channel ORDER BY a.day"
+        " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
+    )
     conn.execute(
         text(
-            "INSERT INTO contact_activity (organization_id, day, contact_id, channel, messages,"
-            " outbound, campaign, commercial, support, state, deleted)"
-            " SELECT :org, day, activity.contact_id, channel, SUM(messages), SUM(outbound),"
-            "  SUM(campaign), SUM(commercial), SUM(support), k.state,"
-            "  CASE WHEN k.deleted_at IS NULL THEN FALSE ELSE TRUE END FROM ("
-            f"  SELECT {message_day} AS day, contact_id, channel, COUNT(*) AS messages,"
-            "   SUM(CASE WHEN direction = 'OUTBOUND' THEN 1 ELSE 0 END) AS outbound,"
-            "   SUM(CASE WHEN direction = 'OUTBOUND' AND campaign_id IS NOT NULL"
-            "    THEN 1 ELSE 0 END) AS campaign,"
-            "   0 AS commercial, 0 AS support"
-            "  FROM message"
-            f"  WHERE organization_id = :org AND {where('contact_id')}"
-            "  GROUP BY 1, contact_id, channel"
+            f"WITH per_channel AS ({per_channel})"
+            " INSERT INTO contact_activity (organization_id, channel, day, contact_id, messages,"
+            " outbound, campaign, commercial, support, state, deleted, prev_day,"
+            " prev_outbound_day, prev_campaign_day)"
+            " SELECT :org, a.channel, a.day, a.contact_id, a.messages, a.outbound, a.campaign,"
+            "  a.commercial, a.support, k.state,"
+            "  CASE WHEN k.deleted_at IS NULL THEN FALSE ELSE TRUE END,"
+            f"  MAX(a.day) {earlier},"
+            f"  MAX(CASE WHEN a.outbound > 0 THEN a.day END) {earlier},"
+            f"  MAX(CASE WHEN a.campaign > 0 THEN a.day END) {earlier}"
+            " FROM ("
+            "  SELECT * FROM per_channel"
             "  UNION ALL"
-            f"  SELECT {conversation_day}, contact_id, channel, 0, 0, 0,"
-            "   SUM(CASE WHEN kind = 'COMMERCIAL' THEN 1 ELSE 0 END),"
-            "   SUM(CASE WHEN kind = 'SUPPORT' THEN 1 ELSE 0 END)"
-            "  FROM conversation"
-            f"  WHERE organization_id = :org AND {where('contact_id')}"
-            "  GROUP BY 1, contact_id, channel"
-            " ) activity JOIN contact k ON k.organization_id = :org AND k.id = activity.contact_id"
-            " GROUP BY day, activity.contact_id, channel, k.state, k.deleted_at"
+            "  SELECT day, contact_id, '*', SUM(messages), SUM(outbound), SUM(campaign),"
+            "   SUM(commercial), SUM(support) FROM per_channel"
+            "  GROUP BY day, contact_id"
+            " ) a JOIN contact k ON k.organization_id = :org AND k.id = a.contact_id"
         ),
         org,
     )

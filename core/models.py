@@ -279,12 +279,15 @@ class ResponseInterval(SQLModel, table=True):
 
 
 class ContactActivity(SQLModel, table=True):
-    """derived: one contact's activity on one local day (organization's time zone) and channel.
+    """derived: one contact's activity on one local day (organization's time zone), per channel
+    and for all channels together (``channel = '*'``).
 
     Maintained with the other derived facts (ingestion, ``tablero refresh``), so that distinct
-    contact counts over a period ("reached", "interacted", "in commercial attention") read a
-    few rows per contact and day instead of every message: see ``docs/architecture.md``.
-    ``day`` is the local date as days since 1970-01-01.
+    contact counts over a period ("reached", "interacted") read a row per contact and day instead
+    of every message, and count without DISTINCT: a contact is counted on its *first* row of the
+    period, the one whose ``prev_*_day`` (the contact's previous day with that activity, in the
+    same channel) lies before the period or is null. See ``docs/architecture.md``. Days are
+    local dates as days since 1970-01-01.
     """
 
     __tablename__ = "contact_activity"
@@ -294,9 +297,9 @@ class ContactActivity(SQLModel, table=True):
         {"sqlite_with_rowid": False},
     )
     organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    channel: str = Field(primary_key=True)  # a channel, or '*' for all channels
     day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     contact_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    channel: str = Field(primary_key=True)
     messages: int = 0  # messages of any direction and sender
     outbound: int = 0  # outbound messages (campaigns, advisors, bots, system)
     campaign: int = 0  # outbound campaign messages
@@ -306,6 +309,10 @@ class ContactActivity(SQLModel, table=True):
     # changed contact rebuilds them), so the geography of active contacts needs no join
     state: str | None = None
     deleted: bool = False
+    # the contact's previous day (same channel) with any activity / outbound / campaign sends
+    prev_day: int | None = None
+    prev_outbound_day: int | None = None
+    prev_campaign_day: int | None = None
 
 
 class Ticket(SQLModel, table=True):

@@ -13,7 +13,13 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
-from tablero import ReportFilters, interacting_geography, sends_series, trailing_days
+from tablero import (
+    ReportFilters,
+    active_contacts,
+    interacting_geography,
+    sends_series,
+    trailing_days,
+)
 from tablero.ingest import ingest_lines
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
@@ -43,7 +49,8 @@ RECORDS = [
     message("m4", "rj", "2026-11-25 18:00"),  # today after asOf: not counted
     message("m5", "gone", "2026-11-12 09:00"),  # a deleted contact: sent, not in the geography
     message("m6", "sp", "2026-11-11 09:00", advisor="bia"),  # another advisor's send
-    message("m7", "rj", "2026-10-20 09:00"),  # before the window
+    message("m7", "rj", "2026-10-20 09:00"),  # before the window (in the previous one)
+    message("m8", "sp", "2026-11-25 09:00"),  # sp again, today: still one contact
 ]
 
 
@@ -57,13 +64,13 @@ def test_facts_raw_tail_and_advisor_fallback_count_the_same_messages(db, make_or
     by_ana = replace(f, advisor_id=ana)
 
     sends = db.read(lambda conn: sends_series(conn, f, f.current))
-    # m1 + m2 on Nov 10, m6 on Nov 11, m5 on Nov 12, m3 today (m4 after asOf, m7 before)
-    assert sends.total == 5
+    # m1 + m2 on Nov 10, m6 on Nov 11, m5 on Nov 12, m3 + m8 today (m4 after asOf, m7 before)
+    assert sends.total == 6
     assert sends.values[sends.buckets.index(AS_OF.date().replace(day=10))] == 2
-    assert sends.values[-1] == 1
+    assert sends.values[-1] == 2
 
     ana_sends = db.read(lambda conn: sends_series(conn, by_ana, by_ana.current))
-    assert ana_sends.total == 4  # the same without Bia's m6
+    assert ana_sends.total == 5  # the same without Bia's m6
 
     geography = db.read(lambda conn: interacting_geography(conn, f, f.current))
     states = {s.uf: s.contacts for s in geography.states if s.contacts}
@@ -71,3 +78,22 @@ def test_facts_raw_tail_and_advisor_fallback_count_the_same_messages(db, make_or
     assert geography.unknown == 0 and geography.total == 2
     ana_geography = db.read(lambda conn: interacting_geography(conn, by_ana, by_ana.current))
     assert {s.uf: s.contacts for s in ana_geography.states if s.contacts} == {"SP": 1, "RJ": 1}
+
+
+def test_distinct_contacts_count_each_contact_once_per_window(db, make_org):
+    org_id, _ = make_org()
+    ingest_lines(db, org_id, [json.dumps(r) for r in RECORDS])
+    ana = db.read(lambda conn: conn.execute(text(
+        "SELECT id FROM app_user WHERE organization_id = :org AND external_id = 'ana'"),
+        {"org": org_id}).scalar())
+    f = ReportFilters(org_id, "America/Sao_Paulo", trailing_days(30, "America/Sao_Paulo", AS_OF))
+    # current window Oct 27 .. Nov 25 (noon): sp (Nov 10, 11 and today), rj (today, before
+    # asOf), gone (deleted since, but it was reached); previous window Sep 27 .. Oct 26: rj.
+    reached = db.read(lambda conn: active_contacts(conn, f, "outbound"))
+    assert (reached.value, reached.previous_value) == (3, 1)
+    # Ana's sends only: the same contacts (Bia's m6 went to sp, whom Ana also reached)
+    by_ana = db.read(lambda conn: active_contacts(conn, replace(f, advisor_id=ana), "outbound"))
+    assert (by_ana.value, by_ana.previous_value) == (3, 1)
+    # no campaign sends at all
+    campaign = db.read(lambda conn: active_contacts(conn, f, "campaign"))
+    assert (campaign.value, campaign.previous_value) == (0, 0)

@@ -460,14 +460,21 @@ def test_ingestion_and_refresh_agree_on_what_is_an_effective_message(db, make_or
 # ---- contact activity (per contact, local day and channel) ---------------------------------
 
 
-def activity(db, org_id: int) -> list[tuple]:
-    """(contact, local date, channel, messages, outbound, campaign, commercial, support)."""
+def activity(db, org_id: int, with_previous: bool = False) -> list[tuple]:
+    """(contact, local date, channel, messages, outbound, campaign, commercial, support
+    [, previous day, previous outbound day, previous campaign day]), sorted."""
     rows = db.read(lambda conn: conn.execute(text(
         "SELECT k.external_id, a.day, a.channel, a.messages, a.outbound, a.campaign,"
-        " a.commercial, a.support FROM contact_activity a"
+        " a.commercial, a.support, a.prev_day, a.prev_outbound_day, a.prev_campaign_day"
+        " FROM contact_activity a"
         " JOIN contact k ON k.organization_id = a.organization_id AND k.id = a.contact_id"
-        " WHERE a.organization_id = :org ORDER BY 1, 2, 3"), {"org": org_id}).all())
-    return [(r[0], date.fromordinal(date(1970, 1, 1).toordinal() + r[1]), *r[2:]) for r in rows]
+        " WHERE a.organization_id = :org"), {"org": org_id}).all())
+
+    def day(n):
+        return None if n is None else date.fromordinal(date(1970, 1, 1).toordinal() + n)
+
+    out = [(r[0], day(r[1]), *r[2:8], *[day(n) for n in r[8:11]]) for r in rows]
+    return sorted(row if with_previous else row[:8] for row in out)
 
 
 def test_contact_activity_counts_each_local_day_and_channel(db, make_org):
@@ -484,11 +491,15 @@ def test_contact_activity_counts_each_local_day_and_channel(db, make_org):
          "advisor": None, "campaign": "promo"},
         {**from_advisor("m4", "c1", None, "ana", "2026-11-10 00:01"), "channel": "SMS"},
     ])
-    assert activity(db, org_id) == [
-        # messages, outbound, campaign, commercial, support
-        ("c1", date(2026, 11, 9), "SMS", 0, 0, 0, 0, 1),
-        ("c1", date(2026, 11, 9), "WHATSAPP", 3, 2, 1, 1, 0),
-        ("c1", date(2026, 11, 10), "SMS", 1, 1, 0, 0, 0),
+    nov9, nov10 = date(2026, 11, 9), date(2026, 11, 10)
+    assert activity(db, org_id, with_previous=True) == [
+        # messages, outbound, campaign, commercial, support; then the contact's previous day
+        # in the same channel with any activity, with outbound messages, with campaign sends
+        ("c1", nov9, "*", 3, 2, 1, 1, 1, None, None, None),  # '*': all channels
+        ("c1", nov9, "SMS", 0, 0, 0, 0, 1, None, None, None),
+        ("c1", nov9, "WHATSAPP", 3, 2, 1, 1, 0, None, None, None),
+        ("c1", nov10, "*", 1, 1, 0, 0, 0, nov9, nov9, nov9),
+        ("c1", nov10, "SMS", 1, 1, 0, 0, 0, nov9, None, None),  # SMS on the 9th: no outbound
     ]
 
 
@@ -500,10 +511,16 @@ def test_contact_activity_follows_a_replaced_message_and_a_refresh(db, make_org)
         from_contact("m1", "c1", None, "2026-11-09 10:00"),
     ]
     load(db, org_id, records)
-    assert activity(db, org_id) == [("c1", date(2026, 11, 9), "WHATSAPP", 1, 0, 0, 0, 0)]
-    # the same message, re-sent for another contact and day: c1's row goes, c2's comes
+    assert activity(db, org_id) == [
+        ("c1", date(2026, 11, 9), "*", 1, 0, 0, 0, 0),
+        ("c1", date(2026, 11, 9), "WHATSAPP", 1, 0, 0, 0, 0),
+    ]
+    # the same message, re-sent for another contact and day: c1's rows go, c2's come
     load(db, org_id, [from_contact("m1", "c2", None, "2026-11-11 10:00")])
-    assert activity(db, org_id) == [("c2", date(2026, 11, 11), "WHATSAPP", 1, 0, 0, 0, 0)]
+    assert activity(db, org_id) == [
+        ("c2", date(2026, 11, 11), "*", 1, 0, 0, 0, 0),
+        ("c2", date(2026, 11, 11), "WHATSAPP", 1, 0, 0, 0, 0),
+    ]
     before = activity(db, org_id)
     db.write(lambda conn: conn.execute(
         text("DELETE FROM contact_activity WHERE organization_id = :org"), {"org": org_id}))
@@ -520,7 +537,7 @@ def test_contact_activity_days_are_local_across_daylight_saving(db, make_org):
         {**from_contact("m1", "c1", None, "2026-10-31 23:30"), "sent_at": "2026-11-01T03:30:00Z"},
         {**from_contact("m2", "c1", None, "2026-11-01 23:30"), "sent_at": "2026-11-02T04:30:00Z"},
     ], base=[])
-    assert [(row[1], row[3]) for row in activity(db, org_id)] == [
+    assert [(row[1], row[3]) for row in activity(db, org_id) if row[2] == "*"] == [
         (date(2026, 10, 31), 1),
         (date(2026, 11, 1), 1),
     ]
@@ -535,7 +552,8 @@ def test_contact_activity_copies_the_contact_state_and_deletion_and_follows_chan
 
     def copied():
         return db.read(lambda conn: conn.execute(text(
-            "SELECT state, deleted FROM contact_activity WHERE organization_id = :org"),
+            "SELECT state, deleted FROM contact_activity"
+            " WHERE organization_id = :org AND channel = '*'"),
             {"org": org_id}).all())
 
     assert [(s, bool(d)) for s, d in copied()] == [("SP", False)]

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, distinct, func, literal, null, or_, select, union_all
+from sqlalchemy import Select, and_, case, func, literal, null, or_, select, union_all
 from sqlalchemy.engine import Connection
 from tablero import (
     AttentionDistribution,
@@ -27,6 +27,8 @@ from tablero import (
     Heatmap,
     Message,
     ReportFilters,
+    active_contacts,
+    attention_contacts,
     attention_distribution,
     bucket_index,
     bucket_starts,
@@ -35,6 +37,7 @@ from tablero import (
     daily_volume,
     day_bucket_index,
     epoch_day,
+    first_in_window,
     heatmap_cells,
     interacting_geography,
     make_heatmap,
@@ -134,29 +137,17 @@ def _contacts_flagged(conn: Connection, rows: Select, flags: Callable[[Any], lis
 def interactions(conn: Connection, f: ReportFilters) -> ContactsBehaviourInteractions:
     cur, prev = f.current, f.previous
     base_now, base_before = contact_base_at(conn, f, [cur.end_ts, prev.end_ts])
-    both = _both_periods(f)
 
-    # One pass over the contact activity facts of both periods (a row per contact, day and
-    # channel), not over every campaign message and conversation.
-    activity = contact_activity(f, both)
-    first_current_day = epoch_day(cur.start)
-    (
-        reached_now, reached_before, commercial_now, commercial_before, support_now,
-        support_before,
-    ) = _contacts_flagged(
-        conn,
-        select(activity),
-        lambda r: [
-            and_(r[measure] > 0, r.day >= first_current_day if now else r.day < first_current_day)
-            for measure in ("campaign", "commercial", "support")
-            for now in (True, False)
-        ],
-    )
+    # Reached: the core's contact activity facts (each contact's first campaign day in each
+    # period is counted, no DISTINCT); attentions: the conversation covering index.
+    reached = active_contacts(conn, f, "campaign")
+    commercial = attention_contacts(conn, f, "COMMERCIAL")
+    support = attention_contacts(conn, f, "SUPPORT")
     return ContactsBehaviourInteractions(
         contact_base=Comparison.of(base_now, base_before),
-        reached_contacts=Comparison.of(reached_now, reached_before),
-        commercial_contacts=Comparison.of(commercial_now, commercial_before),
-        support_contacts=Comparison.of(support_now, support_before),
+        reached_contacts=reached,
+        commercial_contacts=commercial,
+        support_contacts=support,
     )
 
 
@@ -322,15 +313,22 @@ def contacts_over_time(conn: Connection, f: ReportFilters) -> list[ContactsBehav
         last_day = starts[i + 1] - timedelta(days=1) if i + 1 < len(starts) else rng.end
         month_ranges.append(DateRange.of(start, last_day, f.timezone, f.period.as_of_ts))
 
-    # Interacted: the core's definition (a message or a conversation started), distinct per
-    # month, from the contact activity facts in one grouped statement.
+    # Interacted: the core's definition (a message or a conversation started), from the contact
+    # activity facts in one grouped statement: a contact counts in a month on its first day of
+    # activity in that month.
     activity = contact_activity(f, rng)
     month = day_bucket_index(activity.c.day, rng, Granularity.MONTH).label("month")
+    month_start = case(
+        *[(activity.c.day < epoch_day(s), epoch_day(prev)) for prev, s in zip(starts, starts[1:])],
+        else_=epoch_day(starts[-1]),
+    )
     interacted = make_series(
         rng,
         Granularity.MONTH,
         conn.execute(
-            select(month, func.count(distinct(activity.c.contact_id))).group_by(month)
+            select(month, func.count())
+            .where(first_in_window(activity, "activity", month_start))
+            .group_by(month)
         ).all(),
     ).values
 

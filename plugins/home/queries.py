@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, case, distinct, func, select, update
+from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.engine import Connection
 from tablero import (
     OPEN_STATUSES,
@@ -29,12 +29,12 @@ from tablero import (
     QuickAction,
     ReportFilters,
     Ticket,
-    contact_activity,
+    active_contacts,
     contact_base_at,
-    epoch_day,
     epoch_to_local,
     trailing_days,
 )
+from tablero import attention_contacts as core_attention_contacts
 
 from .types import (
     HomeActivePlan,
@@ -201,55 +201,15 @@ def contact_base(conn: Connection, f: ReportFilters) -> Comparison:
     return Comparison.of(current, previous)
 
 
-def _both_windows(f: ReportFilters) -> DateRange:
-    """The previous and the current window as one range (they are adjacent)."""
-    cur, prev = f.current, f.previous
-    return DateRange(prev.start, cur.end, prev.start_ts, cur.end_ts, cur.timezone)
-
-
-def _distinct_contacts_by_window(conn: Connection, f: ReportFilters, measure: str) -> Comparison:
-    """Distinct contacts whose day activity has ``measure`` > 0 in each window.
-
-    Reads the contact activity facts (a row per contact, day and channel) of the 60 days only,
-    never the whole message history.
-    """
-    activity = contact_activity(f, _both_windows(f))
-    a = activity.c
-    first_current_day = epoch_day(f.current.start)
-
-    def distinct_in(current: bool):
-        in_window = a.day >= first_current_day if current else a.day < first_current_day
-        return func.count(distinct(case((in_window, a.contact_id))))
-
-    current, previous = conn.execute(
-        select(distinct_in(True), distinct_in(False)).where(a[measure] > 0)
-    ).one()
-    return Comparison.of(int(current), int(previous))
-
-
 def reached_contacts(conn: Connection, f: ReportFilters) -> Comparison:
-    """Distinct contacts with an outbound message sent in each window."""
-    return _distinct_contacts_by_window(conn, f, "outbound")
+    """Distinct contacts with an outbound message sent in each window (the core's contact
+    activity facts over the 60 days only, never the whole message history)."""
+    return active_contacts(conn, f, "outbound")
 
 
 def attention_contacts(conn: Connection, f: ReportFilters, kind: str) -> Comparison:
-    """Distinct contacts with a conversation of ``kind`` started in each window (the covering
-    index ``(organization_id, started_at, kind, contact_id, ...)`` of the 60 days)."""
-    c = Conversation.__table__.c
-
-    def distinct_in(rng: DateRange):
-        in_window = and_(c.started_at >= rng.start_ts, c.started_at < rng.end_ts)
-        return func.count(distinct(case((in_window, c.contact_id))))
-
-    current, previous = conn.execute(
-        select(distinct_in(f.current), distinct_in(f.previous)).where(
-            *f.where(Conversation, which=None),
-            c.started_at >= f.previous.start_ts,
-            c.started_at < f.current.end_ts,
-            c.kind == kind,
-        )
-    ).one()
-    return Comparison.of(int(current), int(previous))
+    """Distinct contacts with a conversation of ``kind`` started in each window."""
+    return core_attention_contacts(conn, f, kind)
 
 
 # ---- tickets, pending attentions, satisfaction ---------------------------------------------

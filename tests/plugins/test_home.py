@@ -365,7 +365,10 @@ def test_reached_contacts_read_the_activity_facts_over_the_windows_only(db, orgs
                 str(row[-1])
                 for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
             )
-            assert "SEARCH contact_activity USING PRIMARY KEY (organization_id=? AND day>? AND day<?)" in plan, plan
+            assert (
+                "SEARCH contact_activity USING PRIMARY KEY"
+                " (organization_id=? AND channel=? AND day>? AND day<?)"
+            ) in plan, plan
             assert "SEARCH message USING" in plan and "sent_at>? AND sent_at<?" in plan, plan
             assert "SCAN message" not in plan, plan
         else:
