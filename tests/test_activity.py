@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from tablero import (
     ReportFilters,
     active_contacts,
@@ -97,3 +97,29 @@ def test_distinct_contacts_count_each_contact_once_per_window(db, make_org):
     # no campaign sends at all
     campaign = db.read(lambda conn: active_contacts(conn, f, "campaign"))
     assert (campaign.value, campaign.previous_value) == (0, 0)
+
+
+def test_with_nothing_after_asof_the_cut_day_comes_from_the_facts_with_the_same_figures(
+    db, make_org
+):
+    # asOf 19:00, after every record: m4 (18:00) now counts, and no raw rows are read
+    org_id, _ = make_org()
+    ingest_lines(db, org_id, [json.dumps(r) for r in RECORDS])
+    as_of = datetime(2026, 11, 25, 19, 0, tzinfo=SAO_PAULO)
+    f = ReportFilters(org_id, "America/Sao_Paulo", trailing_days(30, "America/Sao_Paulo", as_of))
+    captured = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        captured.append(statement)
+
+    with db.engine.connect() as conn:
+        event.listen(conn, "before_cursor_execute", capture)
+        sends = sends_series(conn, f, f.current)
+        reached = active_contacts(conn, f, "outbound")
+        geography = interacting_geography(conn, f, f.current)
+        event.remove(conn, "before_cursor_execute", capture)
+    assert (sends.total, sends.values[-1]) == (7, 3)
+    assert (reached.value, reached.previous_value) == (3, 1)
+    assert {s.uf: s.contacts for s in geography.states if s.contacts} == {"SP": 1, "RJ": 1}
+    figures = [s for s in captured if "contact_activity" in s]
+    assert len(figures) == 3 and not any("FROM message" in s for s in figures)
