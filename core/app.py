@@ -18,7 +18,7 @@ from strawberry.asgi import GraphQL
 from .auth import SERVICE, Principal, principal_from_header
 from .closing import ClosingReasonRule, sync_contributed_reasons
 from .context import TableroContext, load_viewer
-from .csv_export import encode_rows
+from .csv_export import encode_rows, rows_kwargs
 from .db import Database
 from .errors import BadUserInput, Forbidden, NotFound, TableroError, Unauthenticated
 from .filters import Channel, ReportFiltersInput, resolve_filters
@@ -151,7 +151,9 @@ def create_app(
         iterator = iter(())
         conn = db.engine.connect()
         try:
-            iterator = iter(section.rows(conn, filters, params))
+            iterator = iter(
+                section.rows(conn, filters, params, **rows_kwargs(section.rows, registry))
+            )
             first = await anyio.to_thread.run_sync(_take, iterator, CSV_CHUNK_ROWS)
         except TableroError as exc:
             conn.close()

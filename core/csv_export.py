@@ -9,17 +9,27 @@ as the GraphQL resolvers so the CSV always matches the figures on screen.
 from __future__ import annotations
 
 import csv
+import inspect
 import io
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy.engine import Connection
+RowsFn = Callable[..., Iterator[Sequence[object]]]
+"""``rows(conn, filters, params)``, or ``rows(conn, filters, params, *, registry)`` to receive the
+start-up :class:`tablero.plugin_manager.Registry` (the plugins' rules, stages, segments) the
+GraphQL fields read — an opt-in keyword, as pluggy's hooks gain arguments, so a section that
+does not ask for it keeps working."""
 
-from .filters import ReportFilters
 
-RowsFn = Callable[[Connection, ReportFilters, Mapping[str, str]], Iterator[Sequence[object]]]
+def rows_kwargs(rows: Callable, registry: object) -> dict[str, object]:
+    """The opt-in keyword arguments ``rows`` accepts."""
+    try:
+        parameters = inspect.signature(rows).parameters
+    except (TypeError, ValueError):  # a builtin or C callable: no opt-in arguments
+        return {}
+    return {"registry": registry} if "registry" in parameters else {}
 
 
 @dataclass(frozen=True)
@@ -27,7 +37,7 @@ class CsvSection:
     plugin: str  # URL segment, e.g. "resolution"
     name: str  # URL segment, e.g. "reasons"
     capability: str  # who may download it (same as the GraphQL field)
-    rows: RowsFn  # (connection, filters, extra query parameters) -> header row, then rows
+    rows: RowsFn  # (connection, filters, query parameters[, registry=]) -> header row, then rows
     description: str = ""
     uses_filters: bool = True
 

@@ -25,12 +25,13 @@ def interactions_rows(conn: Connection, f: ReportFilters, params: Mapping[str, s
         yield [name, figure.value, figure.previous_value, figure.change, figure.change_percent]
 
 
-def message_funnel_rows(conn: Connection, f: ReportFilters, params: Mapping[str, str]) -> Rows:
+def message_funnel_rows(
+    conn: Connection, f: ReportFilters, params: Mapping[str, str], *, registry
+) -> Rows:
     f = queries.panel_filters(f)
     days = queries.attribution_days(params.get("attributionDays"))
-    # The CSV plumbing does not hand the registry to a section, so the export uses the stages of
-    # the installed panel: the defaults (see docs/panels/contacts_behaviour.md, "CSV").
-    funnel = queries.message_funnel(conn, f, compose_stages(()), days)
+    # the stages the GraphQL field uses: the defaults and the plugins' levels
+    funnel = queries.message_funnel(conn, f, compose_stages(registry.funnel_stages), days)
     yield ["level", "label", "contacts", "rate_of_first", "rate_of_previous"]
     for level in funnel.levels:
         yield [level.key, level.label, level.contacts, level.rate_of_first, level.rate_of_previous]

@@ -12,9 +12,7 @@ download always equals the figures on screen.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from functools import cache
 
-import pluggy
 from tablero import (
     BadUserInput,
     ClosingReasonRule,
@@ -22,7 +20,6 @@ from tablero import (
     CsvSection,
     Granularity,
     ReportFilters,
-    hookspec,
 )
 
 from . import queries
@@ -31,26 +28,9 @@ from .report import VIEW
 PLUGIN = "conversations"
 
 
-class _ClosingRulesSpec:
-    @hookspec
-    def tablero_closing_reason_rules(self):
-        """Same spec as the core's (see tablero.hookspecs)."""
-
-
-@cache
-def installed_closing_rules() -> tuple[ClosingReasonRule, ...]:
-    """The closing-reason rules of the installed plugins (entry points), read once.
-
-    Why not the request's registry: the core passes a CSV generator only (connection, filters,
-    query parameters). In a running server the registry was collected from these same entry
-    points, so CSV and GraphQL count "closed" alike.
-    """
-    pm = pluggy.PluginManager("tablero")
-    pm.add_hookspecs(_ClosingRulesSpec)
-    pm.load_setuptools_entrypoints("tablero")
-    return tuple(
-        rule for rules in pm.hook.tablero_closing_reason_rules() if rules for rule in rules
-    )
+def _rules(registry) -> list[ClosingReasonRule]:
+    """The plugins' closing-reason rules, as the GraphQL fields read them."""
+    return [rule for _, rule in registry.closing_reason_rules]
 
 
 def granularity_param(params: Mapping[str, str]) -> Granularity:
@@ -73,8 +53,10 @@ def _comparison_row(figure: str, comparison: Comparison) -> list[object]:
     ]
 
 
-def summary_rows(conn, filters: ReportFilters, params: Mapping[str, str]) -> Iterator[list]:
-    rules = installed_closing_rules()
+def summary_rows(
+    conn, filters: ReportFilters, params: Mapping[str, str], *, registry
+) -> Iterator[list]:
+    rules = _rules(registry)
     first = queries.first_response_time(conn, filters)
     response = queries.response_time(conn, filters)
     yield ["figure", "value", "previous_value", "change", "change_percent"]
@@ -92,9 +74,11 @@ def summary_rows(conn, filters: ReportFilters, params: Mapping[str, str]) -> Ite
     yield ["closed_conversations", closed, None, None, None]
 
 
-def series_rows(conn, filters: ReportFilters, params: Mapping[str, str]) -> Iterator[list]:
+def series_rows(
+    conn, filters: ReportFilters, params: Mapping[str, str], *, registry
+) -> Iterator[list]:
     granularity = granularity_param(params)
-    rules = installed_closing_rules()
+    rules = _rules(registry)
     yield ["series", "bucket", "value"]
     for name, series in (
         ("interactions", queries.interactions(conn, filters, granularity)),
@@ -106,9 +90,11 @@ def series_rows(conn, filters: ReportFilters, params: Mapping[str, str]) -> Iter
             yield [name, bucket, value]
 
 
-def origins_rows(conn, filters: ReportFilters, params: Mapping[str, str]) -> Iterator[list]:
+def origins_rows(
+    conn, filters: ReportFilters, params: Mapping[str, str], *, registry
+) -> Iterator[list]:
     yield ["origin", "new_contacts", "engaged", "closed"]
-    for row in queries.origins(conn, filters, installed_closing_rules()):
+    for row in queries.origins(conn, filters, _rules(registry)):
         yield [row.origin, row.new_contacts, row.engaged, row.closed]
 
 

@@ -9,13 +9,10 @@ given in seconds and as ``HH:MM:SS``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from functools import cache
 
-import pluggy
 from sqlalchemy.engine import Connection
 from tablero import (
     BadUserInput,
-    ClosingReasonRule,
     CsvSection,
     Granularity,
     ReportFilters,
@@ -23,31 +20,13 @@ from tablero import (
 )
 
 from . import queries
-from .schema import VIEW
-
-
-@cache
-def installed_rules() -> tuple[ClosingReasonRule, ...]:
-    """The closing-reason rules of the plugins installed under the ``tablero`` entry-point group.
-
-    The core hands a CSV section only a connection, the filters and the query parameters — not
-    the registry the GraphQL fields read the rules from. In a deployment the registry *is* the
-    installed plugins, so collecting their rules here, in the registry's order (a later rule for
-    a reason overrides an earlier one), gives the CSV the same rules as GraphQL.
-    """
-    pm = pluggy.PluginManager("tablero")
-    pm.load_setuptools_entrypoints("tablero")
-    hook = getattr(pm.hook, "tablero_closing_reason_rules", None)  # absent: nobody implements it
-    rules: list[ClosingReasonRule] = []
-    for impl in hook.get_hookimpls() if hook is not None else ():
-        rules += [r for r in impl.function() or () if isinstance(r, ClosingReasonRule)]
-    return tuple(rules)
+from .schema import VIEW, plugin_rules
 
 
 def reason_rows(
-    conn: Connection, f: ReportFilters, params: Mapping[str, str]
+    conn: Connection, f: ReportFilters, params: Mapping[str, str], *, registry
 ) -> Iterator[list[object]]:
-    table = queries.closing_reasons(conn, f, installed_rules())
+    table = queries.closing_reasons(conn, f, plugin_rules(registry))
     yield [
         "reason",
         "name",
@@ -100,7 +79,7 @@ def reason_rows(
 
 
 def over_time_rows(
-    conn: Connection, f: ReportFilters, params: Mapping[str, str]
+    conn: Connection, f: ReportFilters, params: Mapping[str, str], *, registry
 ) -> Iterator[list[object]]:
     raw = (params.get("granularity") or "DAY").upper()
     try:
@@ -109,7 +88,7 @@ def over_time_rows(
         raise BadUserInput(
             f"granularity {raw!r} is not one of {', '.join(g.value for g in Granularity)}"
         ) from None
-    over_time = queries.reasons_over_time(conn, f, installed_rules(), granularity)
+    over_time = queries.reasons_over_time(conn, f, plugin_rules(registry), granularity)
     yield ["bucket_start", "granularity", "reason", "name", "kind", "closes", "conversations"]
     for entry in over_time.reasons:
         for start, value in zip(entry.series.buckets, entry.series.values, strict=True):

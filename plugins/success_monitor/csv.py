@@ -6,41 +6,22 @@ Both call the same query functions as the GraphQL fields, so a download equals t
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from functools import cache
-from importlib.metadata import entry_points
 
 from sqlalchemy.engine import Connection
 from tablero import CsvSection, ReportFilters, epoch_to_local
 
 from . import queries
-from .segments import SegmentGrid, compose_segments
+from .segments import segment_grid
 from .types import check_filters, segment_rows
 
 ENTRY_POINT_GROUP = "tablero"
 
 
-@cache
-def installed_grid() -> SegmentGrid:
-    """The segment grid of the installed plugins (the ``tablero`` entry-point group).
-
-    A CSV rows function receives no registry (``CsvSection.rows(conn, filters, params)``), so the
-    CSV composes the rules of the installed plugins itself, once per process. With the default
-    ``create_app()`` these are the rules the GraphQL fields use; a registry built by hand with
-    extra plugins (tests) changes GraphQL only.
-    """
-    contributions = []
-    for entry_point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-        hook = getattr(entry_point.load(), "tablero_rfm_segments", None)
-        if hook is not None:
-            contributions += [(entry_point.name, rule) for rule in hook() or ()]
-    return compose_segments(contributions)
-
-
 def segments_rows(
-    conn: Connection, f: ReportFilters, params: Mapping[str, str]
+    conn: Connection, f: ReportFilters, params: Mapping[str, str], *, registry
 ) -> Iterator[list[object]]:
     check_filters(f)
-    grid = installed_grid()
+    grid = segment_grid(registry)
     yield [
         "segment",
         "label",
@@ -69,10 +50,10 @@ def segments_rows(
 
 
 def contacts_rows(
-    conn: Connection, f: ReportFilters, params: Mapping[str, str]
+    conn: Connection, f: ReportFilters, params: Mapping[str, str], *, registry
 ) -> Iterator[list[object]]:
     check_filters(f)
-    grid = installed_grid()
+    grid = segment_grid(registry)
     yield [
         "contact",
         "name",

@@ -647,6 +647,12 @@ def test_a_plugin_adds_a_level_and_levels_stay_nested(orgs, make_api):
     assert funnel_counts(api) == {
         "sent": 8, "delivered": 6, "read": 6, "interacted": 5, "converted": 3, "purchased_30d": 2
     }
+    # the CSV reads the same registry: the plugin's level is in the file too
+    rows = csv(api, "message-funnel")
+    assert [(row[0], row[2]) for row in rows[1:]] == [
+        ("sent", "8"), ("delivered", "6"), ("read", "6"), ("interacted", "5"),
+        ("converted", "3"), ("purchased_30d", "2"),
+    ]
 
 
 def test_a_plugin_replaces_a_level(orgs, make_api):

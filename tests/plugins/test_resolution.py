@@ -686,6 +686,14 @@ def test_a_plugin_rule_changes_what_closes_and_adds_categories(data, db, make_ap
     # the catalog shows the rules too
     catalog = api.data("{ closingReasons { reason closes category } }")["closingReasons"]
     assert {"reason": "venta", "closes": True, "category": "won"} in catalog
+    # the CSV reads the same registry: the rule applies there too
+    status, rows = api.csv("/export/resolution/reasons.csv", **NOV_PARAMS)
+    assert status == 200
+    header, *body = rows
+    csv_rows = {row[0]: dict(zip(header, row)) for row in body}
+    assert csv_rows["esperando-visita"]["closes"] == "true"
+    assert csv_rows["esperando-visita"]["category"] == "visit"
+    assert csv_rows["esperando-visita"]["share"] == repr(round(1 / 13, 6))
 
 
 # ---- managing closing reasons ----------------------------------------------------------------

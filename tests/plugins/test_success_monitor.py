@@ -778,6 +778,14 @@ def test_a_plugin_adds_a_segment(shop, make_api):
     nodes = every_scored_contact(api, keys=list(segments))
     assert set(nodes) == set(EXPECTED)
     assert nodes["ana"]["segment"] == "WHALES"
+    # the CSV reads the same registry: the plugin's segment is in both files
+    status, rows = api.csv("/export/success_monitor/segments.csv", **CSV_NOV)
+    assert status == 200 and rows[1][0] == "WHALES" and rows[1][3] == "1"
+    status, rows = api.csv("/export/success_monitor/contacts.csv", **CSV_NOV)
+    assert status == 200
+    header = rows[0]
+    by_contact = {row[0]: dict(zip(header, row)) for row in rows[1:]}
+    assert by_contact["ana"]["segment"] == "WHALES"
 
 
 def test_default_grid_covers_every_pair_once():
