@@ -21,7 +21,12 @@ import click
 from .db import Database, database_url_from_env
 from .ingest import DEFAULT_CHUNK_SIZE, IngestRejected, ingest_lines, organization_id_by_key
 from .migrate import upgrade
-from .orgs import DEFAULT_TIMEZONE, OrganizationExists, create_organization
+from .orgs import (
+    DEFAULT_TIMEZONE,
+    OrganizationExists,
+    create_organization,
+    installed_closing_rules,
+)
 
 DEMO_SCALES = ("tiny", "small", "medium", "large")
 _PROGRESS_EVERY = 8192  # lines between progress-bar updates
@@ -79,7 +84,10 @@ def org_create(org: str, name: str | None, timezone: str) -> None:
         ) from None
     db = _database()
     try:
-        org_id = db.write(lambda conn: create_organization(conn, org, name, timezone))
+        rules = installed_closing_rules()
+        org_id = db.write(
+            lambda conn: create_organization(conn, org, name, timezone, rules=rules)
+        )
     except OrganizationExists:
         raise click.ClickException(
             f"organization {org!r} already exists: choose another key"

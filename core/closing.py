@@ -94,13 +94,19 @@ def closed_condition(conversation, reasons: Sequence[ReasonInfo]) -> ColumnEleme
     )
 
 
-def sync_contributed_reasons(conn: Connection, rules: Sequence[ClosingReasonRule]) -> int:
-    """Create plugin-contributed reasons in every organization lacking them; returns rows added."""
+def sync_contributed_reasons(
+    conn: Connection, rules: Sequence[ClosingReasonRule], organization_id: int | None = None
+) -> int:
+    """Create plugin-contributed reasons in every organization lacking them (or in
+    ``organization_id`` only); returns rows added."""
     contributed = {r.reason: r for r in rules if r.name}
     if not contributed:
         return 0
     added = 0
-    for (org_id,) in conn.execute(select(Organization.id)).all():
+    organizations = select(Organization.id)
+    if organization_id is not None:
+        organizations = organizations.where(Organization.id == organization_id)
+    for (org_id,) in conn.execute(organizations).all():
         existing = conn.execute(
             select(ClosingReason.external_id, ClosingReason.name, ClosingReason.id).where(
                 ClosingReason.organization_id == org_id

@@ -190,16 +190,18 @@ def load_demo(
     organization's id.
     """
     from . import demo
-    from .orgs import create_organization
+    from .orgs import create_organization, installed_closing_rules
 
     timezone = "America/Sao_Paulo"
+
+    rules = installed_closing_rules()
 
     def ensure(key: str) -> int:
         def fn(conn: Connection) -> int:
             org_id = organization_id_by_key(conn, key)
             if org_id is not None:
                 return org_id
-            return create_organization(conn, key, f"Demo ({key})", timezone)
+            return create_organization(conn, key, f"Demo ({key})", timezone, rules=rules)
 
         return db.write(fn)
 

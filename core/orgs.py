@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
+from .closing import ClosingReasonRule, sync_contributed_reasons
 from .models import ClosingReason, OnboardingStep, Organization
 
 DEFAULT_TIMEZONE = "America/Sao_Paulo"
@@ -43,8 +45,11 @@ def create_organization(
     name: str | None = None,
     timezone: str = DEFAULT_TIMEZONE,
     now: int | None = None,
+    rules: Sequence[ClosingReasonRule] = (),
 ) -> int:
-    """Create an organization with its default closing reasons and onboarding steps.
+    """Create an organization with its default closing reasons and onboarding steps, and the
+    closing reasons that plugins contribute through ``rules`` (the registry's
+    ``closing_reason_rules``; the server also adds them to every organization at start-up).
 
     Returns the new organization's id; raises :class:`OrganizationExists` if ``key`` is taken.
     """
@@ -80,7 +85,17 @@ def create_organization(
             for i, (k, t) in enumerate(DEFAULT_ONBOARDING_STEPS, start=1)
         ],
     )
+    if rules:
+        sync_contributed_reasons(conn, rules, organization_id=org_id)
     return org_id
+
+
+def installed_closing_rules() -> list[ClosingReasonRule]:
+    """The closing-reason rules of the installed plugins (for commands that run no server)."""
+    from .plugin_manager import Registry, make_plugin_manager
+
+    registry = Registry.collect(make_plugin_manager())
+    return [r for _, r in registry.closing_reason_rules if isinstance(r, ClosingReasonRule)]
 
 
 def organization_by_key(conn: Connection, key: str) -> Organization | None:

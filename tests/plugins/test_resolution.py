@@ -830,3 +830,20 @@ def test_an_archived_reason_keeps_its_history(db, make_org, make_api):
     # October did not: the archived reason is gone from the table
     october = {"period": {"preset": "CUSTOM", "start": "2026-10-01", "end": "2026-10-31"}}
     assert "promo" not in rows_by_reason(table(api, october))
+
+
+def test_a_new_organization_gets_the_plugins_contributed_reasons(db):
+    from uuid import uuid4
+
+    from tablero.orgs import create_organization
+
+    rules = [
+        ClosingReasonRule("visita-tecnica", name="Visita técnica", closes=False),
+        ClosingReasonRule("venta", category="won"),  # a rule without a name contributes nothing
+    ]
+    key = f"org-{uuid4().hex[:10]}"
+    org_id = db.write(lambda conn: create_organization(conn, key, key, rules=rules))
+    reasons = {r.external_id: r for r in db.read(lambda conn: organization_reasons(conn, org_id))}
+    assert len(reasons) == 9  # the eight defaults and the contributed one
+    assert reasons["visita-tecnica"].name == "Visita técnica"
+    assert reasons["visita-tecnica"].closes is False
