@@ -38,6 +38,7 @@ from tablero import (
 from .types import ConversationsFirstResponse, ConversationsOriginRow, ConversationsResponseTime
 
 CURRENT, PREVIOUS = 1, 0
+BUSINESS, CALENDAR = "business", "calendar"
 
 
 def _both_periods(f: ReportFilters, column):
@@ -58,24 +59,31 @@ def _medians(conn: Connection, source, which, conditions, value) -> tuple:
     return by_period.get(CURRENT), by_period.get(PREVIOUS)
 
 
-def first_response_time(conn: Connection, f: ReportFilters) -> ConversationsFirstResponse:
-    """Medians of ``contact.first_contact_*`` over the contacts created in each period."""
+def first_response_medians(conn: Connection, f: ReportFilters, measure: str) -> tuple:
+    """(current, previous) median of ``contact.first_contact_<measure>_s`` (``business`` or
+    ``calendar``) over the contacts created in each period and answered by asOf."""
     k = Contact.__table__.c
     in_periods, which = _both_periods(f, k.created_at)
     conditions = f.where(Contact, which=None) + in_periods
     answered = and_(k.first_contact_at.is_not(None), k.first_contact_at <= f.period.as_of_ts)
-    calendar = _medians(
-        conn, Contact, which, conditions, case((answered, k.first_contact_calendar_s))
-    )
-    business = _medians(
-        conn, Contact, which, conditions, case((answered, k.first_contact_business_s))
-    )
-    counts = conn.execute(
+    column = k.first_contact_business_s if measure == BUSINESS else k.first_contact_calendar_s
+    return _medians(conn, Contact, which, conditions, case((answered, column)))
+
+
+def first_response_counts(conn: Connection, f: ReportFilters) -> tuple[int, int]:
+    """(contacts created in the period, those of them answered by asOf)."""
+    k = Contact.__table__.c
+    answered = and_(k.first_contact_at.is_not(None), k.first_contact_at <= f.period.as_of_ts)
+    total, answered_count = conn.execute(
         select(func.count(), func.coalesce(func.sum(case((answered, 1), else_=0)), 0)).where(
             *f.where(Contact, time_column=k.created_at)
         )
     ).one()
-    total, answered_count = int(counts[0]), int(counts[1])
+    return int(total), int(answered_count)
+
+
+def first_response(business: tuple, calendar: tuple, counts: tuple[int, int]):
+    total, answered_count = counts
     return ConversationsFirstResponse(
         business=Comparison.of(*business),
         calendar=Comparison.of(*calendar),
@@ -84,20 +92,47 @@ def first_response_time(conn: Connection, f: ReportFilters) -> ConversationsFirs
     )
 
 
-def response_time(conn: Connection, f: ReportFilters) -> ConversationsResponseTime:
-    """Medians of the ``response_interval`` rows answered in each period."""
+def first_response_time(conn: Connection, f: ReportFilters) -> ConversationsFirstResponse:
+    """Medians of ``contact.first_contact_*`` over the contacts created in each period (the
+    GraphQL field runs the three parts concurrently)."""
+    return first_response(
+        first_response_medians(conn, f, BUSINESS),
+        first_response_medians(conn, f, CALENDAR),
+        first_response_counts(conn, f),
+    )
+
+
+def response_medians(conn: Connection, f: ReportFilters, measure: str) -> tuple:
+    """(current, previous) median of the ``response_interval`` durations answered in each
+    period (``business`` or ``calendar`` seconds)."""
     r = ResponseInterval.__table__.c
     in_periods, which = _both_periods(f, r.answered_at)
     conditions = f.where(ResponseInterval, which=None) + in_periods
-    calendar = _medians(conn, ResponseInterval, which, conditions, r.calendar_s)
-    business = _medians(conn, ResponseInterval, which, conditions, r.business_s)
+    column = r.business_s if measure == BUSINESS else r.calendar_s
+    return _medians(conn, ResponseInterval, which, conditions, column)
+
+
+def response_count(conn: Connection, f: ReportFilters) -> int:
+    r = ResponseInterval.__table__.c
     answers = conn.execute(
         select(func.count()).where(*f.where(ResponseInterval, time_column=r.answered_at))
     ).scalar()
+    return int(answers or 0)
+
+
+def response(business: tuple, calendar: tuple, answers: int) -> ConversationsResponseTime:
     return ConversationsResponseTime(
-        business=Comparison.of(*business),
-        calendar=Comparison.of(*calendar),
-        answers=int(answers or 0),
+        business=Comparison.of(*business), calendar=Comparison.of(*calendar), answers=answers
+    )
+
+
+def response_time(conn: Connection, f: ReportFilters) -> ConversationsResponseTime:
+    """Medians of the ``response_interval`` rows answered in each period (the GraphQL field runs
+    the three parts concurrently)."""
+    return response(
+        response_medians(conn, f, BUSINESS),
+        response_medians(conn, f, CALENDAR),
+        response_count(conn, f),
     )
 
 

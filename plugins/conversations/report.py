@@ -8,6 +8,7 @@ Every field's description states the figure's definition and its date basis.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Annotated
 
@@ -70,11 +71,23 @@ class ConversationsReport:
 
     @strawberry.field(description=ConversationsFirstResponse.__strawberry_definition__.description)
     async def first_response_time(self, info: Info) -> ConversationsFirstResponse:
-        return await info.context.run(lambda conn: queries.first_response_time(conn, self.filters))
+        f, run = self.filters, info.context.run  # three independent statements at once
+        business, calendar, counts = await asyncio.gather(
+            run(lambda conn: queries.first_response_medians(conn, f, queries.BUSINESS)),
+            run(lambda conn: queries.first_response_medians(conn, f, queries.CALENDAR)),
+            run(lambda conn: queries.first_response_counts(conn, f)),
+        )
+        return queries.first_response(business, calendar, counts)
 
     @strawberry.field(description=ConversationsResponseTime.__strawberry_definition__.description)
     async def response_time(self, info: Info) -> ConversationsResponseTime:
-        return await info.context.run(lambda conn: queries.response_time(conn, self.filters))
+        f, run = self.filters, info.context.run  # three independent statements at once
+        business, calendar, answers = await asyncio.gather(
+            run(lambda conn: queries.response_medians(conn, f, queries.BUSINESS)),
+            run(lambda conn: queries.response_medians(conn, f, queries.CALENDAR)),
+            run(lambda conn: queries.response_count(conn, f)),
+        )
+        return queries.response(business, calendar, answers)
 
     @strawberry.field(
         description="Interactions with contacts. Date basis: effective contacts SENT in the "

@@ -21,6 +21,7 @@ conversations into Python: only grouped results (one row per reason, or per reas
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import case, distinct, func, literal_column, or_, select
 from sqlalchemy.engine import Connection
@@ -53,7 +54,7 @@ ASSIGNMENTS_NAME = "Assignments"
 # Row keys in SQL: a reason's id (ids start at 1), 0 for Assignments, -1 for the totals.
 _ASSIGNMENTS_KEY = 0
 _TOTAL_KEY = -1
-_BUSINESS, _CALENDAR = 0, 1
+BUSINESS, CALENDAR = 0, 1  # the two duration measures
 
 _c = Conversation.__table__.c
 
@@ -129,35 +130,44 @@ def _labels(reason: ReasonInfo | None) -> dict:
     }
 
 
-def _medians(conn: Connection, f: ReportFilters, closed) -> dict[tuple[int, int], float | None]:
-    """``{(row key, measure): median seconds}`` for every row and the totals.
-
-    One grouped median per measure plus one for the totals: on SQLite this is cheaper than one
-    median over a UNION of the four (the sort of the union costs more than four small ones).
-    """
-    conditions = _closed_in_period(f)
-    key = _row_key().label("reason_row")
-    medians: dict[tuple[int, int], float | None] = {}
-    for measure, column in ((_BUSINESS, _c.close_business_s), (_CALENDAR, _c.close_calendar_s)):
-        by_row = median(
-            conn, select(key, column.label("value")).where(*conditions), by=["reason_row"]
-        )
-        medians.update({(row_key, measure): value for row_key, value in by_row.items()})
-        medians[(_TOTAL_KEY, measure)] = median(
-            conn, select(column.label("value")).where(*conditions, closed)
-        )
-    return medians
-
-
-def closing_reasons(
-    conn: Connection, f: ReportFilters, rules: Sequence[ClosingReasonRule]
-) -> ResolutionReasons:
-    """The closing-reasons table: one row per reason plus Assignments, and the totals."""
+def reason_medians(
+    conn: Connection, f: ReportFilters, rules: Sequence[ClosingReasonRule], measure: int
+) -> dict[tuple[int, int], float | None]:
+    """``{(row key, measure): median seconds}`` of one measure (``BUSINESS`` or ``CALENDAR``)
+    for every row and the totals: one grouped median and one for the totals (on SQLite cheaper
+    than one median over a UNION of both). The two measures are independent statements, so the
+    GraphQL field computes them concurrently."""
     reasons = organization_reasons(conn, f.organization_id, rules)
     closed = closed_condition(Conversation, reasons)
     conditions = _closed_in_period(f)
     key = _row_key().label("reason_row")
-    counts = {
+    column = _c.close_business_s if measure == BUSINESS else _c.close_calendar_s
+    by_row = median(conn, select(key, column.label("value")).where(*conditions), by=["reason_row"])
+    medians = {(row_key, measure): value for row_key, value in by_row.items()}
+    medians[(_TOTAL_KEY, measure)] = median(
+        conn, select(column.label("value")).where(*conditions, closed)
+    )
+    return medians
+
+
+@dataclass(frozen=True)
+class ReasonCounts:
+    """The table's counts: per row key (conversations, contacts), and the totals."""
+
+    reasons: list[ReasonInfo]
+    by_row: dict[int, tuple[int, int]]
+    total_conversations: int
+    total_contacts: int
+
+
+def reason_counts(
+    conn: Connection, f: ReportFilters, rules: Sequence[ClosingReasonRule]
+) -> ReasonCounts:
+    reasons = organization_reasons(conn, f.organization_id, rules)
+    closed = closed_condition(Conversation, reasons)
+    conditions = _closed_in_period(f)
+    key = _row_key().label("reason_row")
+    by_row = {
         row_key: (conversations, contacts)
         for row_key, conversations, contacts in conn.execute(
             select(key, func.count(), func.count(distinct(_c.contact_id)))
@@ -168,11 +178,30 @@ def closing_reasons(
     total_conversations, total_contacts = conn.execute(
         select(func.count(), func.count(distinct(_c.contact_id))).where(*conditions, closed)
     ).one()
-    medians = _medians(conn, f, closed)
+    return ReasonCounts(reasons, by_row, int(total_conversations), int(total_contacts))
 
+
+def closing_reasons(
+    conn: Connection, f: ReportFilters, rules: Sequence[ClosingReasonRule]
+) -> ResolutionReasons:
+    """The closing-reasons table: one row per reason plus Assignments, and the totals."""
+    return reasons_table(
+        reason_counts(conn, f, rules),
+        {
+            **reason_medians(conn, f, rules, BUSINESS),
+            **reason_medians(conn, f, rules, CALENDAR),
+        },
+    )
+
+
+def reasons_table(
+    counts: ReasonCounts, medians: dict[tuple[int, int], float | None]
+) -> ResolutionReasons:
+    """Assemble the table from :func:`reason_counts` and both measures' :func:`reason_medians`."""
+    total_conversations = counts.total_conversations
     rows = []
-    for row_key, reason in _ordered_rows(reasons, set(counts)):
-        conversations, contacts = counts.get(row_key, (0, 0))
+    for row_key, reason in _ordered_rows(counts.reasons, set(counts.by_row)):
+        conversations, contacts = counts.by_row.get(row_key, (0, 0))
         labels = _labels(reason)
         share = None
         if labels["closes"] and total_conversations:
@@ -184,15 +213,15 @@ def closing_reasons(
                 contacts=contacts,
                 conversations=conversations,
                 share=share,
-                median_time_to_close_business=medians.get((row_key, _BUSINESS)),
-                median_time_to_close_calendar=medians.get((row_key, _CALENDAR)),
+                median_time_to_close_business=medians.get((row_key, BUSINESS)),
+                median_time_to_close_calendar=medians.get((row_key, CALENDAR)),
             )
         )
     total = ResolutionTotals(
-        contacts=total_contacts,
+        contacts=counts.total_contacts,
         conversations=total_conversations,
-        median_time_to_close_business=medians.get((_TOTAL_KEY, _BUSINESS)),
-        median_time_to_close_calendar=medians.get((_TOTAL_KEY, _CALENDAR)),
+        median_time_to_close_business=medians.get((_TOTAL_KEY, BUSINESS)),
+        median_time_to_close_calendar=medians.get((_TOTAL_KEY, CALENDAR)),
     )
     return ResolutionReasons(rows=rows, total=total)
 

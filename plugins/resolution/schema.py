@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime
 
 import strawberry
@@ -45,9 +46,14 @@ class ResolutionReport:
         "and the totals. " + DATE_BASIS
     )
     async def reasons(self, info: Info) -> ResolutionReasons:
-        return await info.context.run(
-            lambda conn: queries.closing_reasons(conn, self.filters, self.rules)
+        # counts and the two measures' medians are independent: three statements at once
+        f, rules, run = self.filters, self.rules, info.context.run
+        counts, business, calendar = await asyncio.gather(
+            run(lambda conn: queries.reason_counts(conn, f, rules)),
+            run(lambda conn: queries.reason_medians(conn, f, rules, queries.BUSINESS)),
+            run(lambda conn: queries.reason_medians(conn, f, rules, queries.CALENDAR)),
         )
+        return queries.reasons_table(counts, {**business, **calendar})
 
     @strawberry.field(
         description="Closing reasons over time: per row of the table, a zero-filled series of "
