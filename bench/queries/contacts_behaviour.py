@@ -56,6 +56,8 @@ LAST_90 = _period("LAST_90_DAYS")
 QUERIES: dict[str, tuple[str, dict]] = {
     "panel_30d": (PANEL, LAST_30),
     "panel_90d": (PANEL, LAST_90),
+    # asOf after the data set's last record: asOf's day is read from the facts too
+    "panel_30d_end_of_data": (PANEL, _period("LAST_30_DAYS", asOf="2026-11-25T23:59:59-03:00")),
     "panel_30d_whatsapp": (PANEL, _period("LAST_30_DAYS", channel="WHATSAPP")),
     "panel_30d_group": (PANEL, _period("LAST_30_DAYS", group="vendas-sp")),
     "panel_30d_window_90": (PANEL, {**LAST_30, "days": 90}),

@@ -40,6 +40,9 @@ query HomePage($asOf: DateTime) {{
 QUERIES: dict[str, tuple[str, dict]] = {
     "page": (PAGE, {}),
     "page_as_of": (PAGE, {"asOf": "2026-10-25T12:00:00-03:00"}),
+    # asOf after the data set's last record: the day of asOf is read from the facts too (the
+    # case of a dashboard as of now); "page" (15:00 UTC, with later records) reads it raw
+    "page_end_of_data": (PAGE, {"asOf": "2026-11-25T23:59:59-03:00"}),
     "overview": (
         f"""query {{ home {{ overview {{
           contactBase {COMPARISON} reachedContacts {COMPARISON}
