@@ -45,6 +45,7 @@ from .models import (
     Contact,
     ContactActivity,
     ContactGroup,
+    CustomerOrders,
     Conversation,
     Message,
     OnboardingStep,

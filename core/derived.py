@@ -33,6 +33,8 @@ calls it at the end of every chunk, inside the chunk's transaction) or for a who
    any activity, with outbound messages and with campaign sends, so that "distinct contacts in a
    period" is a plain count of the rows that are a contact's first in the period. One
    ``INSERT .. SELECT`` grouped and windowed in SQL.
+7. ``customer_orders`` rows, recomputed per contact: the contact's orders in total (count, last
+   order, sum, smallest and largest currency), for the success monitor's RFM scoring.
 
 A whole-organization refresh works in ranges of ids (bounded memory). On PostgreSQL the
 written rows go through ``COPY`` (into a temporary table, then one ``UPDATE .. FROM`` or
@@ -154,6 +156,7 @@ def refresh(
         if contacts:
             _contact_facts(conn, org, schedules, where_contact)
             _contact_activity(conn, org, schedules.timezone, where_contact)
+            _customer_orders(conn, org, where_contact)
     conn.execute(
         text("UPDATE organization SET refreshed_at = :now WHERE id = :org"),
         {"now": now, "org": organization_id},
@@ -202,9 +205,11 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
     org = {"org": org_id}
     _effective(conn, org, None)
     conn.execute(text("DELETE FROM contact_activity WHERE organization_id = :org"), org)
+    conn.execute(text("DELETE FROM customer_orders WHERE organization_id = :org"), org)
     for table, steps in (
         # states first: the activity rows copy each contact's state
-        ("contact", ([_states] if phone_states else []) + [_contact_facts, _contact_activity]),
+        ("contact", ([_states] if phone_states else [])
+         + [_contact_facts, _contact_activity, _customer_orders]),
         ("conversation", [_conversation_facts, _intervals]),
     ):
         max_id = conn.execute(
@@ -217,6 +222,8 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
                     step(conn, org, where)
                 elif step is _contact_activity:
                     step(conn, org, schedules.timezone, where, replace=False)
+                elif step is _customer_orders:
+                    step(conn, org, where, replace=False)
                 else:
                     step(conn, org, schedules, where)
 
@@ -576,6 +583,25 @@ def _contact_activity(conn: Connection, org: dict, timezone: str, where: _Where,
             "   SUM(commercial), SUM(support) FROM per_channel"
             "  GROUP BY day, contact_id"
             " ) a JOIN contact k ON k.organization_id = :org AND k.id = a.contact_id"
+        ),
+        org,
+    )
+
+
+def _customer_orders(conn: Connection, org: dict, where: _Where, replace: bool = True) -> None:
+    """Rebuild the ``customer_orders`` rows of the contacts in scope from their orders."""
+    if replace:
+        conn.execute(
+            text(f"DELETE FROM customer_orders WHERE organization_id = :org AND {where('contact_id')}"),
+            org,
+        )
+    conn.execute(
+        text(
+            "INSERT INTO customer_orders (organization_id, contact_id, frequency, last_order_at,"
+            " total_e4, currency, other_currency)"
+            " SELECT :org, contact_id, COUNT(*), MAX(ordered_at), SUM(amount_e4), MIN(currency),"
+            "  MAX(currency) FROM sales_order"
+            f" WHERE organization_id = :org AND {where('contact_id')} GROUP BY contact_id"
         ),
         org,
     )

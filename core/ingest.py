@@ -1044,7 +1044,7 @@ def _store_chunk(conn: Connection, org_id: int, chunk: _Chunk, now: int) -> dict
     # 1. Look up stored rows for every id defined or referenced in the chunk, per table.
     ids: dict[str, dict] = {}  # type -> external id -> surrogate id (stored and new)
     old_message_refs: list[tuple] = []  # (contact_id, conversation_id) of replaced messages
-    old_conversation_contacts: list[int] = []  # contact_id of replaced conversations
+    old_conversation_contacts: list[int] = []  # contact_id of replaced conversations, orders
     stored: dict[str, set] = {}  # type -> external ids already stored
     bots: set[int] = set()  # ids of the bot users (for message.effective)
     changed_users = False
@@ -1062,13 +1062,13 @@ def _store_chunk(conn: Connection, org_id: int, chunk: _Chunk, now: int) -> dict
         ).scalar()
         if max_id:
             extra = {"message": ", contact_id, conversation_id", "user": ", is_bot",
-                     "conversation": ", contact_id"}.get(tname, "")
+                     "conversation": ", contact_id", "order": ", contact_id"}.get(tname, "")
             for row in _select_by_external_ids(conn, table, f"external_id, id{extra}", org_id,
                                                list(referenced.union(defined))):
                 found[row[0]] = row[1]
                 if tname == "message" and row[0] in defined:
                     old_message_refs.append((row[2], row[3]))
-                elif tname == "conversation" and row[0] in defined:
+                elif tname in ("conversation", "order") and row[0] in defined:
                     old_conversation_contacts.append(row[2])
                 elif tname == "user":
                     if row[0] in defined:
@@ -1166,10 +1166,12 @@ def _store_chunk(conn: Connection, org_id: int, chunk: _Chunk, now: int) -> dict
             conversation_ids.update(r[at_conversation] for r in messages)
             conversation_ids.discard(None)
         # a conversation started counts in its contact's activity (contact_activity)
-        columns_c, conversations = rows.get("conversation", no_rows)
-        if conversations:
-            at_contact = columns_c.index("contact_id")
-            contact_ids.update(r[at_contact] for r in conversations)
+        # ... and an order in its customer_orders row
+        for tname in ("conversation", "order"):
+            owned_columns, owned = rows.get(tname, no_rows)
+            if owned:
+                at_contact = owned_columns.index("contact_id")
+                contact_ids.update(r[at_contact] for r in owned)
         contact_ids.update(old_conversation_contacts)
         for contact_id, conversation_id in old_message_refs:
             contact_ids.add(contact_id)

@@ -350,6 +350,24 @@ class SalesOrder(SQLModel, table=True):
     ordered_at: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+class CustomerOrders(SQLModel, table=True):
+    """derived: one contact's orders in total (the success monitor's RFM scoring of a period
+    that ends after the last order reads these instead of every order). Rebuilt per contact
+    when one of its orders is ingested or replaced, and by ``tablero refresh``. ``currency`` and
+    ``other_currency`` are the smallest and largest currency codes (equal: a single currency).
+    """
+
+    __tablename__ = "customer_orders"
+    __table_args__ = (_ref("contact_id", "contact"),)
+    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    contact_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    frequency: int
+    last_order_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    total_e4: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str
+    other_currency: str
+
+
 class PlanUsage(SQLModel, table=True):
     __tablename__ = "plan_usage"
     organization_id: int = Field(primary_key=True, foreign_key="organization.id")
@@ -393,6 +411,7 @@ TENANT_TABLES = [
     Message,
     ResponseInterval,
     ContactActivity,
+    CustomerOrders,
     Ticket,
     SalesOrder,
     PlanUsage,

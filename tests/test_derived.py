@@ -561,3 +561,32 @@ def test_contact_activity_copies_the_contact_state_and_deletion_and_follows_chan
     load(db, org_id, [contact("c1", "2026-11-09 08:00", phone="+5521999990000",
                               deleted_at=at("2026-11-12 09:00"))])
     assert [(s, bool(d)) for s, d in copied()] == [("RJ", True)]
+
+
+def test_customer_orders_sum_each_contacts_orders_and_follow_a_moved_order(db, make_org):
+    org_id, _ = make_org()
+
+    def order(oid, cid, amount, day, currency="BRL"):
+        return {"type": "order", "id": oid, "contact": cid, "amount": amount,
+                "currency": currency, "ordered_at": at(f"{day} 12:00")}
+
+    def facts():
+        return db.read(lambda conn: [tuple(r) for r in conn.execute(text(
+            "SELECT k.external_id, o.frequency, o.last_order_at, o.total_e4, o.currency,"
+            " o.other_currency FROM customer_orders o JOIN contact k"
+            " ON k.organization_id = o.organization_id AND k.id = o.contact_id"
+            " WHERE o.organization_id = :org ORDER BY 1"), {"org": org_id})])
+
+    load(db, org_id, [
+        contact("c1", "2026-11-01 08:00"),
+        contact("c2", "2026-11-01 08:00"),
+        order("o1", "c1", "10.50", "2026-11-09"),
+        order("o2", "c1", "5.25", "2026-11-10", currency="USD"),
+    ])
+    # two orders, the last on Nov 10, 15.75 in ten-thousandths, currencies BRL..USD
+    assert facts() == [("c1", 2, epoch("2026-11-10 12:00"), 157_500, "BRL", "USD")]
+    load(db, org_id, [order("o2", "c2", "5.25", "2026-11-10", currency="USD")])
+    assert facts() == [
+        ("c1", 1, epoch("2026-11-09 12:00"), 105_000, "BRL", "BRL"),
+        ("c2", 1, epoch("2026-11-10 12:00"), 52_500, "USD", "USD"),
+    ]

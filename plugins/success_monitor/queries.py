@@ -49,6 +49,7 @@ from sqlalchemy.sql.expression import CTE, Subquery
 from tablero import (
     MONEY_SCALE,
     Automation,
+    CustomerOrders,
     BadUserInput,
     Contact,
     DateRange,
@@ -148,7 +149,20 @@ def rfm(f: ReportFilters, grid: SegmentGrid) -> Rfm:
     o, c = orders.c, contacts.c
     before_end = [o.organization_id == f.organization_id, o.ordered_at < end_ts]
 
-    grouped = (
+    # When no order lies at or after the period end (a report as of now), every contact's
+    # orders are its customer_orders facts: one row per buyer instead of every order. The test
+    # is an uncorrelated EXISTS, which both databases evaluate once, before either branch.
+    later = (
+        select(literal(1))
+        .where(o.organization_id == f.organization_id, o.ordered_at >= end_ts)
+        .exists()
+    )
+    co = CustomerOrders.__table__.c
+    from_facts = select(
+        co.contact_id, co.frequency, co.last_order_at, co.total_e4, co.currency,
+        co.other_currency,
+    ).where(co.organization_id == f.organization_id, ~later)
+    from_orders = (
         select(
             o.contact_id,
             func.count().label("frequency"),
@@ -159,10 +173,10 @@ def rfm(f: ReportFilters, grid: SegmentGrid) -> Rfm:
         )
         # "+ 0" keeps SQLite off the (organization, ordered_at) index: walking the (organization,
         # contact, ordered_at) one yields the rows already grouped by contact, with no sort
-        .where(o.organization_id == f.organization_id, o.ordered_at + 0 < end_ts)
+        .where(o.organization_id == f.organization_id, o.ordered_at + 0 < end_ts, later)
         .group_by(o.contact_id)
-        .subquery("grouped")
     )
+    grouped = union_all(from_facts, from_orders).subquery("grouped")
     g = grouped.c
     # A contact deleted after the period end was still a customer then.
     deleted = (

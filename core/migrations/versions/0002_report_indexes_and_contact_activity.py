@@ -41,6 +41,18 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('organization_id', 'channel', 'day', 'contact_id'),
     sqlite_with_rowid=False
     )
+    op.create_table('customer_orders',
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('contact_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('frequency', sa.Integer(), nullable=False),
+    sa.Column('last_order_at', sa.BigInteger(), nullable=False),
+    sa.Column('total_e4', sa.BigInteger(), nullable=False),
+    sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('other_currency', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.ForeignKeyConstraint(['organization_id', 'contact_id'], ['contact.organization_id', 'contact.id'], name='fk_%(table_name)s_contact_id'),
+    sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], ),
+    sa.PrimaryKeyConstraint('organization_id', 'contact_id')
+    )
     with op.batch_alter_table('contact_activity', schema=None) as batch_op:
         batch_op.create_index('ix_contact_activity_org_contact', ['organization_id', 'contact_id'], unique=False)
 
@@ -83,4 +95,5 @@ def downgrade() -> None:
         batch_op.drop_index('ix_contact_activity_org_contact')
 
     op.drop_table('contact_activity')
+    op.drop_table('customer_orders')
     # ### end Alembic commands ###
