@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -86,42 +87,44 @@ def contact_activity(
     f: ReportFilters,
     rng: DateRange,
     *,
-    with_contact: bool = False,
+    columns: Sequence[str] | None = None,
     conn: Connection | None = None,
 ) -> Subquery:
     """One row per contact and local day with activity in ``rng`` under the filters (the channel
-    filter's channel, else all channels): ``contact_id``, ``day`` (local date as days since
-    1970-01-01), ``messages``, ``outbound``, ``campaign``, ``commercial``, ``support`` (see
-    :class:`tablero.models.ContactActivity`), and ``prev_day``, ``prev_outbound_day``,
+    filter's channel, else all channels), with the ``columns`` asked for (default: all of
+    :data:`ACTIVITY_COLUMNS`): ``contact_id``, ``day`` (local date as days since 1970-01-01),
+    ``messages``, ``outbound``, ``campaign``, ``commercial``, ``support`` (see
+    :class:`tablero.models.ContactActivity`); ``prev_day``, ``prev_outbound_day``,
     ``prev_campaign_day``: the contact's previous day with that activity, so that a contact's
     first row in a window is the one whose previous day is null or before the window
-    (:func:`first_in_window`). ``with_contact`` adds the contact's ``state`` and ``deleted``.
+    (:func:`first_in_window`); the contact's ``state`` and ``deleted``. Asking only for what a
+    figure reads keeps the rows narrow (PostgreSQL does not prune a UNION's unused columns).
 
     Whole days come from the ``contact_activity`` facts. A last day cut short by ``asOf`` is
     aggregated from its messages and conversations (its previous days still come from the facts),
     so a past dashboard stays exact; given ``conn``, one index probe first checks whether any
     message or conversation lies after the range's end, and when none does (the usual case of a
     dashboard as of now) that day comes from the facts too. Filters the facts cannot apply (an
-    advisor, an AGENT's scope)
-    make the whole range come from the raw rows, previous days computed over that range, so the
-    answer is the same, only slower.
+    advisor, an AGENT's scope) make the whole range come from the raw rows, previous days computed
+    over that range, so the answer is the same, only slower.
     """
+    wanted = list(ACTIVITY_COLUMNS if columns is None else columns)
+    unknown = set(wanted) - set(ACTIVITY_COLUMNS)
+    if unknown:
+        raise ValueError(f"unknown contact activity columns: {sorted(unknown)}")
+    with_contact = any(name in _CONTACT_COLUMNS for name in wanted)
     a = ContactActivity.__table__.c
     partition = f.channel or ALL_CHANNELS
-    contact_columns = [a.state, a.deleted] if with_contact else []
     if f.advisor_id is not None or f.scope_advisor_id is not None:
         days = _raw_days(f, rng.start_ts, rng.end_ts, rng.timezone, with_contact).subquery()
         earlier = {"partition_by": days.c.contact_id, "order_by": days.c.day, "rows": (None, -1)}
+        previous = {
+            "prev_day": func.max(days.c.day).over(**earlier),
+            "prev_outbound_day": func.max(case((days.c.outbound > 0, days.c.day))).over(**earlier),
+            "prev_campaign_day": func.max(case((days.c.campaign > 0, days.c.day))).over(**earlier),
+        }
         return select(
-            *[days.c[name] for name in _MEASURES],
-            func.max(days.c.day).over(**earlier).label("prev_day"),
-            func.max(case((days.c.outbound > 0, days.c.day))).over(**earlier).label(
-                "prev_outbound_day"
-            ),
-            func.max(case((days.c.campaign > 0, days.c.day))).over(**earlier).label(
-                "prev_campaign_day"
-            ),
-            *[days.c[name] for name in _CONTACT_COLUMNS if with_contact],
+            *[previous[n].label(n) if n in previous else days.c[n] for n in wanted]
         ).subquery("activity")
 
     tz = ZoneInfo(rng.timezone)
@@ -132,10 +135,7 @@ def contact_activity(
     ):
         # the cut day's facts hold only what happened before the range's end
         cut, raw_start = cut + timedelta(days=1), rng.end_ts
-    facts = select(
-        *[a[name] for name in _MEASURES], a.prev_day, a.prev_outbound_day, a.prev_campaign_day,
-        *contact_columns,
-    ).where(
+    facts = select(*[a[name] for name in wanted]).where(
         *f.without("channel").where(ContactActivity, which=None),
         a.channel == partition,
         a.day >= epoch_day(rng.start),
@@ -146,11 +146,10 @@ def contact_activity(
     tail = _raw_days(f, raw_start, rng.end_ts, rng.timezone, with_contact).subquery("tail")
     cut_day = ContactActivity.__table__.alias("cut_day")
     tail_rows = select(
-        *[tail.c[name] for name in _MEASURES],
-        cut_day.c.prev_day, cut_day.c.prev_outbound_day, cut_day.c.prev_campaign_day,
-        *[tail.c[name] for name in _CONTACT_COLUMNS if with_contact],
-    ).select_from(
-        tail.outerjoin(
+        *[cut_day.c[n] if n in _PREVIOUS_COLUMNS else tail.c[n] for n in wanted]
+    ).select_from(tail)
+    if any(name in _PREVIOUS_COLUMNS for name in wanted):
+        tail_rows = tail_rows.outerjoin(
             cut_day,
             and_(
                 cut_day.c.organization_id == f.organization_id,
@@ -159,7 +158,6 @@ def contact_activity(
                 cut_day.c.contact_id == tail.c.contact_id,
             ),
         )
-    )
     return union_all(facts, tail_rows).subquery("activity")
 
 
@@ -177,7 +175,9 @@ def _nothing_after(conn: Connection, organization_id: int, ts: int) -> bool:
 
 ALL_CHANNELS = "*"
 _MEASURES = ("contact_id", "day", "messages", "outbound", "campaign", "commercial", "support")
+_PREVIOUS_COLUMNS = ("prev_day", "prev_outbound_day", "prev_campaign_day")
 _CONTACT_COLUMNS = ("state", "deleted")
+ACTIVITY_COLUMNS = _MEASURES + _PREVIOUS_COLUMNS + _CONTACT_COLUMNS
 _PREVIOUS = {"activity": "prev_day", "outbound": "prev_outbound_day", "campaign": "prev_campaign_day"}
 
 
@@ -255,7 +255,7 @@ def sends_series(
     conn: Connection, f: ReportFilters, rng: DateRange, granularity=Granularity.DAY
 ) -> Series:
     """Outbound messages sent per bucket (summed from the contact activity facts)."""
-    a = contact_activity(f, rng, conn=conn)
+    a = contact_activity(f, rng, columns=["day", "outbound"], conn=conn)
     # by day first, in the facts' key order (no sort), then the few days into buckets
     per_day = select(a.c.day, func.sum(a.c.outbound).label("outbound")).group_by(a.c.day).subquery()
     bucket = day_bucket_index(per_day.c.day, rng, granularity).label("bucket")
@@ -322,7 +322,7 @@ def contact_base_at(conn: Connection, f: ReportFilters, instants: list[int]) -> 
 def interacting_contacts(f: ReportFilters, rng: DateRange) -> Select:
     """Contact ids (distinct) with a message or an attention (conversation started) in the
     range."""
-    a = contact_activity(f, rng)
+    a = contact_activity(f, rng, columns=["contact_id", "day", "prev_day"])
     return select(a.c.contact_id).where(first_in_window(a, "activity", epoch_day(rng.start)))
 
 
@@ -332,7 +332,8 @@ def active_contacts(conn: Connection, f: ReportFilters, measure: str) -> Compari
     the previous period: counts of each contact's first row in each, one statement over both."""
     cur, prev = f.current, f.previous
     both = DateRange(prev.start, cur.end, prev.start_ts, cur.end_ts, cur.timezone)
-    a = contact_activity(f, both, conn=conn)
+    columns = ["day", _PREVIOUS[measure]] + ([] if measure == "activity" else [measure])
+    a = contact_activity(f, both, columns=columns, conn=conn)
     current_day, previous_day = epoch_day(cur.start), epoch_day(prev.start)
     current, previous = conn.execute(
         select(
@@ -371,7 +372,7 @@ def interacting_geography(conn: Connection, f: ReportFilters, rng: DateRange) ->
     Equal to ``geography(conn, f, interacting_contacts(f, rng))``, read from the activity facts'
     copies of each contact's state and deletion instead of joining every contact.
     """
-    a = contact_activity(f, rng, with_contact=True, conn=conn)
+    a = contact_activity(f, rng, columns=["day", "prev_day", "state", "deleted"], conn=conn)
     rows = dict(
         conn.execute(
             select(a.c.state, func.count())

@@ -294,6 +294,17 @@ class ContactActivity(SQLModel, table=True):
     __table_args__ = (
         _ref("contact_id", "contact"),
         Index("ix_contact_activity_org_contact", "organization_id", "contact_id"),
+        # PostgreSQL keeps rows in a heap in insertion order (here: by contact), so a range of
+        # days would fetch rows all over it; this index carries every column the reports read,
+        # for index-only scans. SQLite needs none: the table itself is its primary key's b-tree.
+        Index(
+            "ix_contact_activity_pg_days",
+            "organization_id", "channel", "day",
+            postgresql_include=[
+                "contact_id", "messages", "outbound", "campaign", "commercial", "support",
+                "state", "deleted", "prev_day", "prev_outbound_day", "prev_campaign_day",
+            ],
+        ).ddl_if(dialect="postgresql"),
         {"sqlite_with_rowid": False},
     )
     organization_id: int = Field(primary_key=True, foreign_key="organization.id")

@@ -73,6 +73,11 @@ CUSTOM_PAST = {
 
 QUERIES: dict[str, tuple[str, dict]] = {
     "page_30d": (PAGE, _period("LAST_30_DAYS")),
+    # asOf after the data set's last order: the scoring reads the customer order facts
+    "page_30d_end_of_data": (
+        PAGE,
+        {"filters": {**_period("LAST_30_DAYS")["filters"], "asOf": "2026-11-25T23:59:59-03:00"}},
+    ),
     "page_90d": (PAGE, _period("LAST_90_DAYS")),
     "page_7d": (PAGE, _period("LAST_7_DAYS")),
     "page_june": (PAGE, CUSTOM_PAST),

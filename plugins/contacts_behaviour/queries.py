@@ -316,7 +316,7 @@ def contacts_over_time(conn: Connection, f: ReportFilters) -> list[ContactsBehav
     # Interacted: the core's definition (a message or a conversation started), from the contact
     # activity facts in one grouped statement: a contact counts in a month on its first day of
     # activity in that month.
-    activity = contact_activity(f, rng, conn=conn)
+    activity = contact_activity(f, rng, columns=["day", "prev_day"], conn=conn)
     month = day_bucket_index(activity.c.day, rng, Granularity.MONTH).label("month")
     month_start = case(
         *[(activity.c.day < epoch_day(s), epoch_day(prev)) for prev, s in zip(starts, starts[1:])],

@@ -55,6 +55,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('contact_activity', schema=None) as batch_op:
         batch_op.create_index('ix_contact_activity_org_contact', ['organization_id', 'contact_id'], unique=False)
+    if op.get_bind().dialect.name == "postgresql":  # the model's Index(...).ddl_if(postgresql)
+        op.create_index(
+            'ix_contact_activity_pg_days', 'contact_activity',
+            ['organization_id', 'channel', 'day'],
+            postgresql_include=[
+                'contact_id', 'messages', 'outbound', 'campaign', 'commercial', 'support',
+                'state', 'deleted', 'prev_day', 'prev_outbound_day', 'prev_campaign_day',
+            ],
+        )
 
     with op.batch_alter_table('contact', schema=None) as batch_op:
         batch_op.create_index('ix_contact_org_deleted', ['organization_id', 'deleted_at', 'created_at'], unique=False)
