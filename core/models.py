@@ -130,6 +130,9 @@ class Contact(SQLModel, table=True):
         Index("ix_contact_org_origin", "organization_id", "origin"),
         Index("ix_contact_org_state", "organization_id", "state"),
         Index("ix_contact_org_deleted", "organization_id", "deleted_at", "created_at"),
+        # the group filters' contact lists (entry group; current group for the origins table)
+        Index("ix_contact_org_entry_group", "organization_id", "entry_group_id"),
+        Index("ix_contact_org_current_group", "organization_id", "current_group_id"),
     )
     organization_id: int = Field(primary_key=True, foreign_key="organization.id")
     id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})

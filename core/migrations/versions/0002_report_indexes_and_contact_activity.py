@@ -67,6 +67,8 @@ def upgrade() -> None:
 
     with op.batch_alter_table('contact', schema=None) as batch_op:
         batch_op.create_index('ix_contact_org_deleted', ['organization_id', 'deleted_at', 'created_at'], unique=False)
+        batch_op.create_index('ix_contact_org_entry_group', ['organization_id', 'entry_group_id'], unique=False)
+        batch_op.create_index('ix_contact_org_current_group', ['organization_id', 'current_group_id'], unique=False)
 
     with op.batch_alter_table('conversation', schema=None) as batch_op:
         batch_op.create_index('ix_conversation_org_closed_cover', ['organization_id', 'closed_at', 'closing_reason_id', 'transferred_to_id', 'contact_id', 'advisor_id', 'channel', 'close_business_s', 'close_calendar_s'], unique=False)
@@ -95,6 +97,8 @@ def downgrade() -> None:
 
     with op.batch_alter_table('contact', schema=None) as batch_op:
         batch_op.drop_index('ix_contact_org_deleted')
+        batch_op.drop_index('ix_contact_org_entry_group')
+        batch_op.drop_index('ix_contact_org_current_group')
 
     with op.batch_alter_table('conversation', schema=None) as batch_op:
         batch_op.drop_index('ix_conversation_org_started_cover')
