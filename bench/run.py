@@ -99,6 +99,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=20, help="timed runs per query and mode")
     parser.add_argument("--only", action="append", default=[], help="panel name filter (repeatable)")
+    parser.add_argument(
+        "--op", action="append", default=[],
+        help="run only this operation, as panel:name (repeatable)",
+    )
     parser.add_argument("--no-http", action="store_true", help="skip the over-HTTP measurements")
     parser.add_argument("--reload", action="store_true", help="drop and reload the data set")
     args = parser.parse_args()
@@ -118,6 +122,8 @@ def main() -> None:
     key = f"bench-{args.scale}"
     ensure_data(db, key, args.scale, args.seed)
     queries = load_queries(args.only)
+    if args.op:
+        queries = {name: q for name, q in queries.items() if name in args.op}
     if not queries:
         sys.exit("no queries found in bench/queries/")
 
