@@ -54,13 +54,19 @@ RECORDS = [
 ]
 
 
-def test_facts_raw_tail_and_advisor_fallback_count_the_same_messages(db, make_org):
+def _loaded(db, make_org) -> tuple[ReportFilters, int]:
+    """A new organization holding RECORDS: its 30-day filters as of AS_OF, and Ana's user id."""
     org_id, _ = make_org()
     ingest_lines(db, org_id, [json.dumps(r) for r in RECORDS])
     ana = db.read(lambda conn: conn.execute(text(
         "SELECT id FROM app_user WHERE organization_id = :org AND external_id = 'ana'"),
         {"org": org_id}).scalar())
     f = ReportFilters(org_id, "America/Sao_Paulo", trailing_days(30, "America/Sao_Paulo", AS_OF))
+    return f, ana
+
+
+def test_facts_raw_tail_and_advisor_fallback_count_the_same_messages(db, make_org):
+    f, ana = _loaded(db, make_org)
     by_ana = replace(f, advisor_id=ana)
 
     sends = db.read(lambda conn: sends_series(conn, f, f.current))
@@ -81,12 +87,7 @@ def test_facts_raw_tail_and_advisor_fallback_count_the_same_messages(db, make_or
 
 
 def test_distinct_contacts_count_each_contact_once_per_window(db, make_org):
-    org_id, _ = make_org()
-    ingest_lines(db, org_id, [json.dumps(r) for r in RECORDS])
-    ana = db.read(lambda conn: conn.execute(text(
-        "SELECT id FROM app_user WHERE organization_id = :org AND external_id = 'ana'"),
-        {"org": org_id}).scalar())
-    f = ReportFilters(org_id, "America/Sao_Paulo", trailing_days(30, "America/Sao_Paulo", AS_OF))
+    f, ana = _loaded(db, make_org)
     # current window Oct 27 .. Nov 25 (noon): sp (Nov 10, 11 and today), rj (today, before
     # asOf), gone (deleted since, but it was reached); previous window Sep 27 .. Oct 26: rj.
     reached = db.read(lambda conn: active_contacts(conn, f, "outbound"))
