@@ -16,7 +16,7 @@ from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
 from .auth import SERVICE, Principal, principal_from_header
-from .closing import ClosingReasonRule, sync_contributed_reasons
+from .closing import registry_rules, sync_contributed_reasons
 from .context import TableroContext, load_viewer
 from .csv_export import encode_rows, rows_kwargs
 from .db import Database
@@ -228,7 +228,7 @@ def create_app(
         return JSONResponse({"counts": result.counts, "lines": result.lines})
 
     async def startup() -> None:
-        rules = [r for _, r in registry.closing_reason_rules if isinstance(r, ClosingReasonRule)]
+        rules = registry_rules(registry)
         if rules:
             await db.run_write(lambda conn: sync_contributed_reasons(conn, rules))
 

@@ -94,6 +94,11 @@ def closed_condition(conversation, reasons: Sequence[ReasonInfo]) -> ColumnEleme
     )
 
 
+def registry_rules(registry) -> list[ClosingReasonRule]:
+    """The closing-reason rules a start-up registry collected from the plugins."""
+    return [r for _, r in registry.closing_reason_rules if isinstance(r, ClosingReasonRule)]
+
+
 def sync_contributed_reasons(
     conn: Connection, rules: Sequence[ClosingReasonRule], organization_id: int | None = None
 ) -> int:

@@ -35,8 +35,9 @@ def _current_revision(url: str) -> str | None:
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at ``url`` to ``revision`` (default: the newest).
 
-    A database that had data before ``0002`` gets its new ``contact_activity`` facts computed
-    (a whole refresh of each organization), so reports read complete facts at once.
+    A database that had data before ``0002`` gets its new ``contact_activity`` and
+    ``customer_orders`` facts computed (a whole refresh of each organization), so reports read
+    complete facts at once.
     """
     before = _current_revision(url)
     command.upgrade(alembic_config(url), revision)

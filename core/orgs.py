@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
-from .closing import ClosingReasonRule, sync_contributed_reasons
+from .closing import ClosingReasonRule, registry_rules, sync_contributed_reasons
 from .models import ClosingReason, OnboardingStep, Organization
 
 DEFAULT_TIMEZONE = "America/Sao_Paulo"
@@ -94,8 +94,7 @@ def installed_closing_rules() -> list[ClosingReasonRule]:
     """The closing-reason rules of the installed plugins (for commands that run no server)."""
     from .plugin_manager import Registry, make_plugin_manager
 
-    registry = Registry.collect(make_plugin_manager())
-    return [r for _, r in registry.closing_reason_rules if isinstance(r, ClosingReasonRule)]
+    return registry_rules(Registry.collect(make_plugin_manager()))
 
 
 def organization_by_key(conn: Connection, key: str) -> Organization | None:

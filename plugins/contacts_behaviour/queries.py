@@ -7,11 +7,9 @@ geography, interacting contacts) come from the core, so the home page and this p
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal, null, or_, select, union_all
+from sqlalchemy import Select, and_, case, func, literal, null, select, union_all
 from sqlalchemy.engine import Connection
 from tablero import (
     AttentionDistribution,
@@ -91,47 +89,6 @@ def attribution_days(value: int | str | None) -> int:
             f"attributionDays must be between 1 and {MAX_ATTRIBUTION_DAYS}; got {days}"
         )
     return days
-
-
-def _both_periods(f: ReportFilters) -> DateRange:
-    """The previous and the current period as one range (they are adjacent)."""
-    cur, prev = f.current, f.previous
-    return DateRange(prev.start, cur.end, prev.start_ts, cur.end_ts, cur.timezone)
-
-
-def _existing_at(end_ts: int):
-    """SQL: the contact existed at the instant ``end_ts`` (created before it, not deleted by it)."""
-    k = Contact.__table__.c
-    return and_(k.created_at < end_ts, or_(k.deleted_at.is_(None), k.deleted_at >= end_ts))
-
-
-def _count_if(condition):
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
-def _contacts_flagged(conn: Connection, rows: Select, flags: Callable[[Any], list]) -> list[int]:
-    """Distinct contacts among ``rows`` (a SELECT with ``contact_id``) meeting each condition
-    ``flags(columns)`` returns, in one pass.
-
-    The rows are grouped by contact first (a hash aggregate on PostgreSQL, where
-    ``count(DISTINCT ..)`` sorts), then each flag is summed over the contacts.
-    """
-    source = rows.subquery()
-    conditions = flags(source.c)
-    per_contact = (
-        select(
-            *[
-                func.max(case((cond, 1), else_=0)).label(f"f{i}")
-                for i, cond in enumerate(conditions)
-            ]
-        )
-        .group_by(source.c.contact_id)
-        .subquery()
-    )
-    row = conn.execute(
-        select(*[func.coalesce(func.sum(column), 0) for column in per_contact.c])
-    ).one()
-    return [int(v) for v in row]
 
 
 def interactions(conn: Connection, f: ReportFilters) -> ContactsBehaviourInteractions:
