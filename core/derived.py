@@ -33,8 +33,12 @@ calls it at the end of every chunk, inside the chunk's transaction) or for a who
    any activity, with outbound messages and with campaign sends, so that "distinct contacts in a
    period" is a plain count of the rows that are a contact's first in the period. One
    ``INSERT .. SELECT`` grouped and windowed in SQL.
-7. ``customer_orders`` rows, recomputed per contact: the contact's orders in total (count, last
-   order, sum, smallest and largest currency), for the success monitor's RFM scoring.
+7. ``customer_orders`` and ``order_day`` rows, recomputed per contact: the contact's orders in
+   total (count, last order and its local day, sum, smallest and largest currency, a copy of its
+   deletion), and per local day and currency with the contact's next order day; and the rollups
+   ``order_day_total`` (orders and revenue per day and currency) and ``buyer_day`` (contacts per
+   order day and next order day), updated by subtracting the replaced rows' sums and adding the
+   new ones', for the success monitor's RFM scoring and sales.
 
 A whole-organization refresh works in ranges of ids (bounded memory). On PostgreSQL the
 written rows go through ``COPY`` (into a temporary table, then one ``UPDATE .. FROM`` or
@@ -61,7 +65,7 @@ from sqlalchemy.engine import Connection
 
 from . import business_hours, geo
 from .db import Database
-from .models import EFFECTIVE_MESSAGE_CHANNELS, ResponseInterval
+from .models import EFFECTIVE_MESSAGE_CHANNELS, NO_NEXT_DAY, ResponseInterval
 from .timeseries import DAY as DAY_SECONDS
 from .timeseries import offset_segments
 
@@ -156,7 +160,7 @@ def refresh(
         if contacts:
             _contact_facts(conn, org, schedules, where_contact)
             _contact_activity(conn, org, schedules.timezone, where_contact)
-            _customer_orders(conn, org, where_contact)
+            _customer_orders(conn, org, schedules.timezone, where_contact)
     conn.execute(
         text("UPDATE organization SET refreshed_at = :now WHERE id = :org"),
         {"now": now, "org": organization_id},
@@ -205,7 +209,8 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
     org = {"org": org_id}
     _effective(conn, org, None)
     conn.execute(text("DELETE FROM contact_activity WHERE organization_id = :org"), org)
-    conn.execute(text("DELETE FROM customer_orders WHERE organization_id = :org"), org)
+    for table in ("customer_orders", "order_day", "order_day_total", "buyer_day"):
+        conn.execute(text(f"DELETE FROM {table} WHERE organization_id = :org"), org)
     for table, steps in (
         # states first: the activity rows copy each contact's state
         ("contact", ([_states] if phone_states else [])
@@ -223,7 +228,7 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
                 elif step is _contact_activity:
                     step(conn, org, schedules.timezone, where, replace=False)
                 elif step is _customer_orders:
-                    step(conn, org, where, replace=False)
+                    step(conn, org, schedules.timezone, where, replace=False)
                 else:
                     step(conn, org, schedules, where)
 
@@ -588,23 +593,105 @@ def _contact_activity(conn: Connection, org: dict, timezone: str, where: _Where,
     )
 
 
-def _customer_orders(conn: Connection, org: dict, where: _Where, replace: bool = True) -> None:
-    """Rebuild the ``customer_orders`` rows of the contacts in scope from their orders."""
+def _customer_orders(conn: Connection, org: dict, timezone: str, where: _Where,
+                     replace: bool = True) -> None:
+    """Rebuild the ``customer_orders`` and ``order_day`` rows of the contacts in scope from
+    their orders, and bring the ``order_day_total`` and ``buyer_day`` rollups along: the
+    replaced rows' sums are subtracted, the new rows' added (``replace=False``: the caller
+    already emptied all four tables)."""
     if replace:
-        conn.execute(
-            text(f"DELETE FROM customer_orders WHERE organization_id = :org AND {where('contact_id')}"),
-            org,
-        )
+        _roll_up_order_days(conn, org, where, sign=-1)
+        for table in ("order_day", "customer_orders"):
+            conn.execute(
+                text(f"DELETE FROM {table} WHERE organization_id = :org AND {where('contact_id')}"),
+                org,
+            )
+    lo, hi = conn.execute(
+        text(
+            "SELECT MIN(ordered_at), MAX(ordered_at) FROM sales_order"
+            f" WHERE organization_id = :org AND {where('contact_id')}"
+        ),
+        org,
+    ).one()
+    if lo is None:
+        if replace:
+            _drop_empty_rollups(conn, org)
+        return
+    day = _local_day_sql("ordered_at", timezone, int(lo), int(hi) + 1)
+    last_day = _local_day_sql("MAX(ordered_at)", timezone, int(lo), int(hi) + 1)
     conn.execute(
         text(
-            "INSERT INTO customer_orders (organization_id, contact_id, frequency, last_order_at,"
-            " total_e4, currency, other_currency)"
-            " SELECT :org, contact_id, COUNT(*), MAX(ordered_at), SUM(amount_e4), MIN(currency),"
-            "  MAX(currency) FROM sales_order"
-            f" WHERE organization_id = :org AND {where('contact_id')} GROUP BY contact_id"
+            "INSERT INTO order_day (organization_id, contact_id, day, currency, orders, revenue_e4,"
+            " next_day, first_currency)"
+            " SELECT :org, d.contact_id, d.day, d.currency, d.orders, d.revenue_e4,"
+            f"  COALESCE(n.next_day, {NO_NEXT_DAY}), d.currency = n.lead_currency"
+            " FROM ("
+            f"  SELECT contact_id, {day} AS day, currency, COUNT(*) AS orders,"
+            "   SUM(amount_e4) AS revenue_e4 FROM sales_order"
+            f"  WHERE organization_id = :org AND {where('contact_id')}"
+            f"  GROUP BY contact_id, {day}, currency"
+            " ) d JOIN ("
+            f"  SELECT contact_id, {day} AS day, MIN(currency) AS lead_currency,"
+            f"   LEAD({day}) OVER (PARTITION BY contact_id ORDER BY {day}) AS next_day"
+            "  FROM sales_order"
+            f"  WHERE organization_id = :org AND {where('contact_id')}"
+            f"  GROUP BY contact_id, {day}"
+            " ) n ON n.contact_id = d.contact_id AND n.day = d.day"
         ),
         org,
     )
+    conn.execute(
+        text(
+            "INSERT INTO customer_orders (organization_id, contact_id, frequency, last_order_at,"
+            " last_day, total_e4, currency, other_currency, deleted)"
+            " SELECT :org, o.contact_id, o.frequency, o.last_order_at, o.last_day, o.total_e4,"
+            "  o.currency, o.other_currency, k.deleted_at IS NOT NULL"
+            " FROM ("
+            "  SELECT contact_id, COUNT(*) AS frequency, MAX(ordered_at) AS last_order_at,"
+            f"   {last_day} AS last_day, SUM(amount_e4) AS total_e4, MIN(currency) AS currency,"
+            "   MAX(currency) AS other_currency FROM sales_order"
+            f"  WHERE organization_id = :org AND {where('contact_id')} GROUP BY contact_id"
+            " ) o JOIN contact k ON k.organization_id = :org AND k.id = o.contact_id"
+        ),
+        org,
+    )
+    _roll_up_order_days(conn, org, where, sign=1)
+    if replace:
+        _drop_empty_rollups(conn, org)
+
+
+def _roll_up_order_days(conn: Connection, org: dict, where: _Where, sign: int) -> None:
+    """Add (``sign=1``) or subtract (``-1``) the scope's ``order_day`` rows to the rollups."""
+    conn.execute(
+        text(
+            "INSERT INTO order_day_total (organization_id, day, currency, orders, revenue_e4)"
+            f" SELECT :org, day, currency, {sign} * SUM(orders), {sign} * SUM(revenue_e4)"
+            f" FROM order_day WHERE organization_id = :org AND {where('contact_id')}"
+            " GROUP BY day, currency"
+            " ON CONFLICT (organization_id, day, currency) DO UPDATE SET"
+            "  orders = order_day_total.orders + excluded.orders,"
+            "  revenue_e4 = order_day_total.revenue_e4 + excluded.revenue_e4"
+        ),
+        org,
+    )
+    conn.execute(
+        text(
+            "INSERT INTO buyer_day (organization_id, day, next_day, buyers)"
+            f" SELECT :org, day, next_day, {sign} * COUNT(*)"
+            f" FROM order_day WHERE organization_id = :org AND {where('contact_id')} AND first_currency"
+            " GROUP BY day, next_day"
+            " ON CONFLICT (organization_id, day, next_day) DO UPDATE SET"
+            "  buyers = buyer_day.buyers + excluded.buyers"
+        ),
+        org,
+    )
+
+
+def _drop_empty_rollups(conn: Connection, org: dict) -> None:
+    conn.execute(
+        text("DELETE FROM order_day_total WHERE organization_id = :org AND orders = 0"), org
+    )
+    conn.execute(text("DELETE FROM buyer_day WHERE organization_id = :org AND buyers = 0"), org)
 
 
 def _by_conversation_and_answer(row: tuple) -> tuple:

@@ -13,7 +13,7 @@ from .db import normalise_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Revisions that add derived facts an existing database must compute once.
-_FACTS_ADDED_BY = "0002"
+_FACTS_ADDED_BY = ("0002", "0003")
 
 
 def alembic_config(url: str) -> Config:
@@ -35,13 +35,14 @@ def _current_revision(url: str) -> str | None:
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at ``url`` to ``revision`` (default: the newest).
 
-    A database that had data before ``0002`` gets its new ``contact_activity`` and
-    ``customer_orders`` facts computed (a whole refresh of each organization), so reports read
-    complete facts at once.
+    A database that had data before a revision adding derived facts (``0002``: contact activity
+    and customer orders; ``0003``: order days and their rollups) gets them computed (a whole
+    refresh of each organization), so reports read complete facts at once.
     """
     before = _current_revision(url)
     command.upgrade(alembic_config(url), revision)
-    if before is not None and before < _FACTS_ADDED_BY <= (_current_revision(url) or ""):
+    after = _current_revision(url) or ""
+    if before is not None and any(before < rev <= after for rev in _FACTS_ADDED_BY):
         from . import derived
         from .db import Database
 

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 import holidays
 import pytest
 from sqlalchemy import text
-from tablero import derived
+from tablero import NO_NEXT_DAY, derived
+from tablero.derived import refresh
 from tablero.ingest import ingest_lines
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
@@ -590,3 +591,74 @@ def test_customer_orders_sum_each_contacts_orders_and_follow_a_moved_order(db, m
         ("c1", 1, epoch("2026-11-09 12:00"), 105_000, "BRL", "BRL"),
         ("c2", 1, epoch("2026-11-10 12:00"), 52_500, "USD", "USD"),
     ]
+
+
+def test_order_days_and_their_rollups_follow_every_change(db, make_org):
+    """order_day per contact, local day and currency (with the next order day), and the rollups
+    order_day_total / buyer_day, kept by subtracting and adding: after each change they equal
+    what a whole refresh computes from scratch."""
+    org_id, _ = make_org()
+    nov = lambda d: (datetime(2026, 11, d).date() - datetime(1970, 1, 1).date()).days  # noqa: E731
+
+    def order(oid, cid, amount, local, currency="BRL"):
+        return {"type": "order", "id": oid, "contact": cid, "amount": amount,
+                "currency": currency, "ordered_at": at(local)}
+
+    def read():
+        def q(conn, sql):
+            return [tuple(r) for r in conn.execute(text(sql), {"org": org_id})]
+        return db.read(lambda conn: (
+            q(conn, "SELECT k.external_id, d.day, d.currency, d.orders, d.revenue_e4, d.next_day,"
+                    " d.first_currency FROM order_day d JOIN contact k ON k.organization_id ="
+                    " d.organization_id AND k.id = d.contact_id WHERE d.organization_id = :org"
+                    " ORDER BY 1, 2, 3"),
+            q(conn, "SELECT day, currency, orders, revenue_e4 FROM order_day_total"
+                    " WHERE organization_id = :org ORDER BY 1, 2"),
+            q(conn, "SELECT day, next_day, buyers FROM buyer_day WHERE organization_id = :org"
+                    " ORDER BY 1, 2"),
+            q(conn, "SELECT k.external_id, o.last_day, o.deleted FROM customer_orders o"
+                    " JOIN contact k ON k.organization_id = o.organization_id"
+                    " AND k.id = o.contact_id WHERE o.organization_id = :org ORDER BY 1"),
+        ))
+
+    def same_as_a_whole_refresh(state):
+        refresh(db, org_id)
+        assert read() == state
+        return state
+
+    load(db, org_id, [
+        contact("c1", "2026-11-01 08:00"),
+        contact("c2", "2026-11-01 08:00"),
+        # 23:30 in São Paulo is 02:30 UTC the next day: it is Nov 9's order
+        order("o1", "c1", "10.00", "2026-11-09 23:30"),
+        order("o2", "c1", "5.00", "2026-11-09 08:00", currency="USD"),
+        order("o3", "c1", "1.00", "2026-11-12 00:00"),
+        order("o4", "c2", "2.00", "2026-11-12 09:00"),
+    ])
+    days, totals, buyers, customers = same_as_a_whole_refresh(read())
+    t = 1 if db.url.startswith("sqlite") else True
+    f = 0 if db.url.startswith("sqlite") else False
+    assert days == [
+        ("c1", nov(9), "BRL", 1, 100_000, nov(12), t),  # BRL < USD: the day's first currency
+        ("c1", nov(9), "USD", 1, 50_000, nov(12), f),
+        ("c1", nov(12), "BRL", 1, 10_000, NO_NEXT_DAY, t),
+        ("c2", nov(12), "BRL", 1, 20_000, NO_NEXT_DAY, t),
+    ]
+    assert totals == [(nov(9), "BRL", 1, 100_000), (nov(9), "USD", 1, 50_000),
+                      (nov(12), "BRL", 2, 30_000)]
+    # c1 bought on Nov 9 and next on Nov 12; c1 and c2 bought on Nov 12 and never again
+    assert buyers == [(nov(9), nov(12), 1), (nov(12), NO_NEXT_DAY, 2)]
+    assert customers == [("c1", nov(12), f), ("c2", nov(12), f)]
+
+    # o3 moves to c2 and o2 changes amount; c1 is deleted
+    load(db, org_id, [
+        contact("c1", "2026-11-01 08:00", deleted_at=at("2026-11-20 10:00")),
+        order("o3", "c2", "1.00", "2026-11-12 00:00"),
+        order("o2", "c1", "7.00", "2026-11-09 08:00", currency="USD"),
+    ])
+    days, totals, buyers, customers = same_as_a_whole_refresh(read())
+    assert totals == [(nov(9), "BRL", 1, 100_000), (nov(9), "USD", 1, 70_000),
+                      (nov(12), "BRL", 2, 30_000)]
+    assert buyers == [(nov(9), NO_NEXT_DAY, 1), (nov(12), NO_NEXT_DAY, 1)]
+    assert customers == [("c1", nov(9), t), ("c2", nov(12), f)]
+    assert ("c2", nov(12), "BRL", 2, 30_000, NO_NEXT_DAY, t) in days

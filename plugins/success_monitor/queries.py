@@ -27,15 +27,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     BigInteger,
     and_,
     case,
     cast,
+    false,
     func,
     insert,
     literal,
@@ -51,10 +54,14 @@ from tablero import (
     Automation,
     CustomerOrders,
     BadUserInput,
+    BuyerDay,
     Contact,
     DateRange,
+    OrderDayTotal,
     ReportFilters,
     SalesOrder,
+    epoch_day,
+    local_seconds,
 )
 
 from .segments import SegmentGrid
@@ -137,68 +144,121 @@ class Rfm:
     scored_cells: Subquery
 
 
-def rfm(f: ReportFilters, grid: SegmentGrid) -> Rfm:
+def last_day(f: ReportFilters) -> int:
+    """D: the local date (days since 1970-01-01) of the scoring's last instant. R is ``D`` minus
+    the last order's local date: calendar days in the organization's time zone, so an order
+    yesterday is 1 day ago whatever the hour."""
+    zone = ZoneInfo(f.timezone)
+    end = dt.datetime.fromtimestamp(f.current.end_ts - 1, dt.timezone.utc).astimezone(zone)
+    return epoch_day(end.date())
+
+
+def local_day(column, f: ReportFilters, since: int = 0):
+    """SQL: the local date of ``column`` (an instant in ``[since, period end)``) as days."""
+    return local_seconds(column, f.timezone, since, f.current.end_ts) // DAY
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a scoring reads each contact's orders (decided once per request, see
+    :func:`source`)."""
+
+    facts: bool  # customer_orders (no order and no deletion at or after the period end)
+    cells: bool  # ... and no group/origin filter: the cells straight from their index
+    since: int  # the organization's first order (local dates need the zone's offsets from it)
+
+
+def source(conn: Connection, f: ReportFilters) -> Source:
+    """Facts when nothing the scoring reads happened at or after the period end (a report as of
+    now): no order, no contact deleted. Two index probes."""
+    end_ts = f.current.end_ts
+    o, c = orders.c, contacts.c
+    later = select(
+        select(literal(1))
+        .where(o.organization_id == f.organization_id, o.ordered_at >= end_ts)
+        .exists()
+        | select(literal(1))
+        .where(c.organization_id == f.organization_id, c.deleted_at >= end_ts)
+        .exists()
+    )
+    facts = not conn.execute(later).scalar()
+    since = conn.execute(
+        select(func.min(o.ordered_at)).where(o.organization_id == f.organization_id)
+    ).scalar()
+    return Source(
+        facts=facts,
+        cells=facts and f.group_id is None and f.origin is None,
+        since=min(int(since), f.current.end_ts) if since is not None else f.current.end_ts,
+    )
+
+
+def rfm(f: ReportFilters, grid: SegmentGrid, src: Source, for_cells: bool = False) -> Rfm:
     """The RFM scoring of the organization as of ``f.current.end_ts`` (see the module docstring).
 
     Every contact with an order before the period end and not deleted by then is scored among
     all such contacts of the organization; the group/origin filters only mark which of them a
-    report shows (``shown``).
+    report shows (``shown``). ``for_cells`` (the segment table, with ``src.cells``): only the
+    scored cells are wanted, so the single-currency contacts' cells are read from the customer
+    orders' cell index and ``per_contact`` holds the mixed-currency contacts only.
     """
     end_ts = f.current.end_ts
-    end = literal(end_ts, BigInteger)
+    today = literal(last_day(f), BigInteger)
     o, c = orders.c, contacts.c
     before_end = [o.organization_id == f.organization_id, o.ordered_at < end_ts]
-
-    # When no order lies at or after the period end (a report as of now), every contact's
-    # orders are its customer_orders facts: one row per buyer instead of every order. The test
-    # is an uncorrelated EXISTS, which both databases evaluate once, before either branch.
-    later = (
-        select(literal(1))
-        .where(o.organization_id == f.organization_id, o.ordered_at >= end_ts)
-        .exists()
-    )
     co = CustomerOrders.__table__.c
-    from_facts = select(
-        co.contact_id, co.frequency, co.last_order_at, co.total_e4, co.currency,
-        co.other_currency,
-    ).where(co.organization_id == f.organization_id, ~later)
-    from_orders = (
-        select(
-            o.contact_id,
-            func.count().label("frequency"),
-            func.max(o.ordered_at).label("last_order_at"),
-            _bigint(func.sum(o.amount_e4)).label("total_e4"),
-            func.min(o.currency).label("currency"),
-            func.max(o.currency).label("other_currency"),
+    from_cells = for_cells and src.cells
+
+    if src.facts:
+        # every contact's orders are its customer_orders facts: one row per buyer
+        per_contact = select(
+            co.contact_id,
+            co.frequency,
+            co.last_order_at,
+            (today - co.last_day).label("recency_days"),
+            co.total_e4,
+            co.currency,
+            co.other_currency,
+            _shown(co.contact_id, f).label("shown"),
+        ).where(co.organization_id == f.organization_id, co.deleted == false())
+        if from_cells:
+            per_contact = per_contact.where(co.currency != co.other_currency)
+    else:
+        grouped = (
+            select(
+                o.contact_id,
+                func.count().label("frequency"),
+                func.max(o.ordered_at).label("last_order_at"),
+                _bigint(func.sum(o.amount_e4)).label("total_e4"),
+                func.min(o.currency).label("currency"),
+                func.max(o.currency).label("other_currency"),
+            )
+            # "+ 0" keeps SQLite off the (organization, ordered_at) index: walking the
+            # (organization, contact, ordered_at) one yields the rows already grouped by
+            # contact, with no sort
+            .where(o.organization_id == f.organization_id, o.ordered_at + 0 < end_ts)
+            .group_by(o.contact_id)
+            .subquery("grouped")
         )
-        # "+ 0" keeps SQLite off the (organization, ordered_at) index: walking the (organization,
-        # contact, ordered_at) one yields the rows already grouped by contact, with no sort
-        .where(o.organization_id == f.organization_id, o.ordered_at + 0 < end_ts, later)
-        .group_by(o.contact_id)
-    )
-    grouped = union_all(from_facts, from_orders).subquery("grouped")
-    g = grouped.c
-    # A contact deleted after the period end was still a customer then.
-    deleted = (
-        select(literal(1))
-        .where(c.organization_id == f.organization_id, c.id == g.contact_id, c.deleted_at < end_ts)
-        .exists()
-    )
-    per_contact = (
-        select(
+        g = grouped.c
+        # A contact deleted after the period end was still a customer then.
+        deleted = (
+            select(literal(1))
+            .where(
+                c.organization_id == f.organization_id, c.id == g.contact_id, c.deleted_at < end_ts
+            )
+            .exists()
+        )
+        per_contact = select(
             g.contact_id,
             g.frequency,
             g.last_order_at,
-            ((end - g.last_order_at) // DAY).label("recency_days"),
+            (today - local_day(g.last_order_at, f, src.since)).label("recency_days"),
             g.total_e4,
             g.currency,
             g.other_currency,
             _shown(g.contact_id, f).label("shown"),
-        )
-        .where(~deleted)
-        .cte("per_contact")
-        .prefix_with("MATERIALIZED")
-    )
+        ).where(~deleted)
+    per_contact = per_contact.cte("per_contact").prefix_with("MATERIALIZED")
     pc = per_contact.c
 
     mixed_ids = select(pc.contact_id).where(pc.currency != pc.other_currency)
@@ -235,21 +295,42 @@ def rfm(f: ReportFilters, grid: SegmentGrid) -> Rfm:
         .prefix_with("MATERIALIZED")
     )
     mc = mixed_currencies.c
-    mixed_recency = (end - mc.last_order_at) // DAY
+    mixed_recency = today - local_day(mc.last_order_at, f, src.since)
 
-    single_cells = (
-        select(
-            pc.recency_days,
-            pc.frequency,
-            pc.currency,
-            pc.shown,
-            func.count().label("contacts"),
-            _bigint(func.sum(pc.frequency)).label("orders"),
-            _bigint(func.sum(pc.total_e4)).label("revenue_e4"),
+    if from_cells:
+        # (organization, deleted, last_day, frequency, currency, ...) is the index's order: a
+        # streaming GROUP BY, index-only, no sort
+        single_cells = (
+            select(
+                (today - co.last_day).label("recency_days"),
+                co.frequency,
+                co.currency,
+                literal(1).label("shown"),
+                func.count().label("contacts"),
+                _bigint(func.sum(co.frequency)).label("orders"),
+                _bigint(func.sum(co.total_e4)).label("revenue_e4"),
+            )
+            .where(
+                co.organization_id == f.organization_id,
+                co.deleted == false(),
+                co.currency == co.other_currency,
+            )
+            .group_by(co.last_day, co.frequency, co.currency)
         )
-        .where(pc.currency == pc.other_currency)
-        .group_by(pc.recency_days, pc.frequency, pc.currency, pc.shown)
-    )
+    else:
+        single_cells = (
+            select(
+                pc.recency_days,
+                pc.frequency,
+                pc.currency,
+                pc.shown,
+                func.count().label("contacts"),
+                _bigint(func.sum(pc.frequency)).label("orders"),
+                _bigint(func.sum(pc.total_e4)).label("revenue_e4"),
+            )
+            .where(pc.currency == pc.other_currency)
+            .group_by(pc.recency_days, pc.frequency, pc.currency, pc.shown)
+        )
     mixed_cells = select(
         mixed_recency.label("recency_days"),
         mc.frequency,
@@ -307,7 +388,7 @@ def segment_case(grid: SegmentGrid, r_score, f_score):
     )
 
 
-def scored_contacts(f: ReportFilters, grid: SegmentGrid) -> Subquery:
+def scored_contacts(f: ReportFilters, grid: SegmentGrid, src: Source) -> Subquery:
     """One row per scored contact the report shows: ``contact_id, frequency, last_order_at,
     recency_days, currency, value_e4, r_score, f_score, m_score, segment``.
 
@@ -315,9 +396,9 @@ def scored_contacts(f: ReportFilters, grid: SegmentGrid) -> Subquery:
     average order in that currency, in ten-thousandths rounded half up (integer arithmetic, so
     both databases agree exactly).
     """
-    scoring = rfm(f, grid)
+    scoring = rfm(f, grid, src)
     pc, mc, sc = scoring.per_contact.c, scoring.mixed_currencies.c, scoring.scored_cells.c
-    end = literal(f.current.end_ts, BigInteger)
+    today = literal(last_day(f), BigInteger)
     people = (
         union_all(
             select(
@@ -333,7 +414,7 @@ def scored_contacts(f: ReportFilters, grid: SegmentGrid) -> Subquery:
                 mc.contact_id,
                 mc.frequency,
                 mc.last_order_at,
-                ((end - mc.last_order_at) // DAY).label("recency_days"),
+                (today - local_day(mc.last_order_at, f, src.since)).label("recency_days"),
                 mc.currency,
                 ((2 * mc.total_e4 + mc.n) // (2 * mc.n)).label("value_e4"),
                 mc.shown,
@@ -454,7 +535,7 @@ def segment_table(conn: Connection, f: ReportFilters, grid: SegmentGrid) -> Segm
     Revenue and orders are all of the contacts' orders up to the period end (the same orders their
     scores come from), in each order's currency.
     """
-    sc = rfm(f, grid).scored_cells.c
+    sc = rfm(f, grid, source(conn, f), for_cells=True).scored_cells.c
     rows = (
         for_reports(conn)
         .execute(
@@ -544,7 +625,7 @@ def contact_page(
 ) -> ContactPage:
     """One page of a segment's contacts in :func:`_order_by` order, after the keyset ``after``,
     and the segment's size, in one statement."""
-    sc = scored_contacts(f, grid).c
+    sc = scored_contacts(f, grid, source(conn, f)).c
     members = select(*sc).where(sc.segment == segment).cte("members").prefix_with("MATERIALIZED")
     m = members.c
     conditions = []
@@ -577,7 +658,7 @@ def contact_page(
 
 def segment_size(conn: Connection, f: ReportFilters, grid: SegmentGrid, segment: int) -> int:
     """How many of the shown contacts are in the segment (for automations)."""
-    scored = scored_contacts(f, grid)
+    scored = scored_contacts(f, grid, source(conn, f))
     return (
         for_reports(conn)
         .execute(select(func.count()).select_from(scored).where(scored.c.segment == segment))
@@ -628,7 +709,7 @@ def export_contacts(
     A server-side cursor (``stream_results``) hands rows over in batches of ``STREAM_ROWS``, so
     a million contacts never sit in memory at once.
     """
-    scored = scored_contacts(f, grid)
+    scored = scored_contacts(f, grid, source(conn, f))
     sc, c = scored.c, contacts.c
     stmt = (
         select(*sc, c.external_id, c.name, c.phone)
@@ -662,45 +743,103 @@ def sales(
 ) -> tuple[PeriodSales, PeriodSales]:
     """Orders placed in ``current`` and in ``previous`` (whose end is ``current``'s start).
 
-    Recency: for each contact who ordered in a range, whole days from their last order in that
-    range to the range's end; averaged over those contacts.
+    Recency: for each contact who ordered in a range, calendar days (organization's time zone)
+    from their last order in that range to the range's last day; averaged over those contacts.
+
+    As of now (nothing ordered at or after the current end) and without group/origin filters,
+    the figures are sums over the per-day rollups (``order_day_total``, ``buyer_day``): O(days)
+    rows. Otherwise they are grouped from the orders.
     """
-    o = orders.c
-    in_current = o.ordered_at >= current.start_ts
-    both_ranges = [
-        *f.where(SalesOrder, which=None),
-        o.ordered_at >= previous.start_ts,
-        o.ordered_at < current.end_ts,
-        # the two ranges are adjacent; this keeps the condition right if they ever are not
-        or_(in_current, o.ordered_at < previous.end_ts),
-    ]
-    which = case((in_current, 1), else_=0)
     conn = for_reports(conn)
-    money_rows = conn.execute(
-        select(which, o.currency, func.count(), _bigint(func.sum(o.amount_e4)))
-        .where(*both_ranges)
-        .group_by(which, o.currency)
-    ).all()
-    # each buyer's last order in each range (grouped by contact alone, so the database may walk
-    # the (organization, contact, ordered_at) index instead of sorting)
-    last_orders = (
-        select(
-            func.max(case((in_current, o.ordered_at))).label("current"),
-            func.max(case((~in_current, o.ordered_at))).label("previous"),
-        )
-        .where(*both_ranges)
-        .group_by(o.contact_id)
-        .subquery("last_orders")
+    o = orders.c
+    first_day, cut_day = epoch_day(previous.start), epoch_day(current.start)
+    current_last = last_day(f)
+    previous_last = cut_day - 1
+    rollups = (
+        f.group_id is None
+        and f.origin is None
+        and previous.end_ts == current.start_ts
+        and not conn.execute(
+            select(
+                select(literal(1))
+                .where(o.organization_id == f.organization_id, o.ordered_at >= current.end_ts)
+                .exists()
+            )
+        ).scalar()
     )
-    lo = last_orders.c
-    buyers = conn.execute(
-        select(
-            func.count(lo.current),
-            _bigint(func.sum((current.end_ts - lo.current) // DAY)),
-            func.count(lo.previous),
-            _bigint(func.sum((previous.end_ts - lo.previous) // DAY)),
+    if rollups:
+        totals = OrderDayTotal.__table__.c
+        in_current = totals.day >= cut_day
+        which = case((in_current, 1), else_=0)
+        money_rows = conn.execute(
+            select(which, totals.currency, _bigint(func.sum(totals.orders)),
+                   _bigint(func.sum(totals.revenue_e4)))
+            .where(
+                totals.organization_id == f.organization_id,
+                totals.day >= first_day,
+                totals.day <= current_last,
+            )
+            .group_by(which, totals.currency)
+        ).all()
+        b = BuyerDay.__table__.c
+
+        def buyers_of(first, last):
+            """Buyers of the days ``[first, last]`` and their days since their last order: each
+            buyer's last order day in the range is its row whose next order day is after it."""
+            last_in_range = and_(b.day >= first, b.day <= last, b.next_day > last)
+            return (
+                _bigint(func.sum(case((last_in_range, b.buyers), else_=0))),
+                _bigint(func.sum(case((last_in_range, b.buyers * (last - b.day)), else_=0))),
+            )
+
+        buyers = conn.execute(
+            select(
+                *buyers_of(cut_day, current_last), *buyers_of(first_day, previous_last)
+            ).where(
+                b.organization_id == f.organization_id,
+                b.day >= first_day,
+                b.day <= current_last,
+            )
+        ).one()
+        buyers = tuple(int(x or 0) for x in buyers)
+    else:
+        in_current = o.ordered_at >= current.start_ts
+        both_ranges = [
+            *f.where(SalesOrder, which=None),
+            o.ordered_at >= previous.start_ts,
+            o.ordered_at < current.end_ts,
+            # the two ranges are adjacent; this keeps the condition right if they ever are not
+            or_(in_current, o.ordered_at < previous.end_ts),
+        ]
+        which = case((in_current, 1), else_=0)
+        money_rows = conn.execute(
+            select(which, o.currency, func.count(), _bigint(func.sum(o.amount_e4)))
+            .where(*both_ranges)
+            .group_by(which, o.currency)
+        ).all()
+        # each buyer's last order in each range (grouped by contact alone, so the database may
+        # walk the (organization, contact, ordered_at) index instead of sorting)
+        last_orders = (
+            select(
+                func.max(case((in_current, o.ordered_at))).label("current"),
+                func.max(case((~in_current, o.ordered_at))).label("previous"),
+            )
+            .where(*both_ranges)
+            .group_by(o.contact_id)
+            .subquery("last_orders")
         )
-    ).one()
+        lo = last_orders.c
+        since = previous.start_ts
+        buyers = conn.execute(
+            select(
+                func.count(lo.current),
+                _bigint(func.sum(current_last - local_seconds(
+                    lo.current, f.timezone, since, current.end_ts) // DAY)),
+                func.count(lo.previous),
+                _bigint(func.sum(previous_last - local_seconds(
+                    lo.previous, f.timezone, since, current.end_ts) // DAY)),
+            )
+        ).one()
     recency_rows = [
         (1, buyers[0], buyers[1] / buyers[0] if buyers[0] else None),
         (0, buyers[2], buyers[3] / buyers[2] if buyers[2] else None),
@@ -710,13 +849,13 @@ def sales(
         by_currency = {
             currency: (int(n), int(total)) for w, currency, n, total in money_rows if w == flag
         }
-        buyers, recency = next(
+        count, recency = next(
             ((int(n), avg) for w, n, avg in recency_rows if w == flag), (0, None)
         )
         out.append(
             PeriodSales(
                 orders=sum(n for n, _ in by_currency.values()),
-                buyers=buyers,
+                buyers=count,
                 recency_days=None if recency is None else round(float(recency), 4),
                 by_currency=by_currency,
             )

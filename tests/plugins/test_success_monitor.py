@@ -845,22 +845,112 @@ def test_a_broken_grid_fails_the_registry_on_first_use():
         segment_grid(registry)
 
 
-def test_a_period_after_the_last_order_reads_the_customer_facts_with_the_same_figures(
-    db, make_org, make_api
-):
-    # The same shop without its orders after Nov 20: for the period Nov 1-20 no order lies after
-    # the end, so the scoring reads the customer_orders facts; with them (the shop fixture) it
-    # groups the orders. Both must give identical tables and pages.
-    before_end = [r for r in SHOP if r["type"] != "order" or r["ordered_at"] < "2026-11-21"]
-    assert len(before_end) < len(SHOP)  # some orders of the shop lie after the period end
-    org_id, org_key = make_org()
-    ingest_records(db, org_id, before_end)
-    facts_api = make_api(org_key)
-    orders_api = make_api(_SHOPS[db.url][1]) if db.url in _SHOPS else None
-    if orders_api is None:
-        shop_id, shop_key = make_org()
-        ingest_records(db, shop_id, SHOP)
-        orders_api = make_api(shop_key)
-    assert facts_api.data(TABLE, {"f": NOV}) == orders_api.data(TABLE, {"f": NOV})
-    variables = {"f": NOV, "segment": "CHAMPIONS", "first": 50, "after": None}
-    assert facts_api.data(PAGE, variables) == orders_api.data(PAGE, variables)
+# The shop as of Nov 20 with nothing after: no order after Nov 20 (Carla's Nov 22 and Mara's
+# Nov 23 left out) and no deletion after it (Lia not deleted). Scoring then reads the customer
+# order facts (the segment table their cell index) and sales the day rollups.
+AS_OF_NOV_20 = [
+    {k: v for k, v in r.items() if k != "deleted_at"} if r["id"] == "lia" else r
+    for r in SHOP
+    if r["type"] != "order" or r["ordered_at"] < "2026-11-21"
+]
+# ... and noise that changes no figure but lies after Nov 20: every figure is then grouped from
+# the orders themselves.
+NOISE = [
+    contact("late", "Late"),
+    order("late1", "late", "5.00", "2026-11-25"),
+    contact("gone", "Gone", deleted_at="2026-11-26T10:00:00-03:00"),
+]
+LAST_30_AFTERNOON = {
+    "period": {"preset": "LAST_30_DAYS"}, "asOf": "2026-11-20T15:00:00-03:00",
+}
+
+
+@pytest.fixture
+def as_of_nov_20(db, make_org, make_api):
+    """``(facts api, orders api, facts org id)``: the same orders, read either way."""
+    facts_id, facts_key = make_org()
+    ingest_records(db, facts_id, AS_OF_NOV_20)
+    orders_id, orders_key = make_org()
+    ingest_records(db, orders_id, AS_OF_NOV_20 + NOISE)
+    return make_api(facts_key), make_api(orders_key), facts_id
+
+
+@pytest.mark.parametrize("filters", [NOV, LAST_30_AFTERNOON, {**NOV, "origin": "feira"}])
+def test_facts_rollups_and_orders_give_the_same_figures(db, as_of_nov_20, filters):
+    facts_api, orders_api, _ = as_of_nov_20
+    read = {}
+    for name, api in (("facts", facts_api), ("orders", orders_api)):
+        with _statements(db) as statements:
+            read[name] = (api.data(TABLE, {"f": filters}), api.data(SALES, {"f": filters}))
+        read[name + " tables"] = " ".join(statements)
+    assert read["facts"] == read["orders"]
+    unfiltered = "origin" not in filters
+    # which facts each side read: the cell index and the day rollups only without filters
+    assert ("customer_orders" in read["facts tables"]) is True
+    assert ("order_day_total" in read["facts tables"]) is unfiltered
+    assert ("buyer_day" in read["facts tables"]) is unfiltered
+    for table in ("customer_orders", "order_day_total", "buyer_day"):
+        assert table not in read["orders tables"]
+    for key in SEGMENT_KEYS:
+        variables = {"f": filters, "segment": key, "first": 3, "after": None}
+        assert facts_api.data(PAGE, variables) == orders_api.data(PAGE, variables)
+    # Lia kept (not deleted), Mara and Carla's late order left out: Carla R 3, F 4 as before
+    carla = every_scored_contact(facts_api, filters=NOV)["carla"]
+    assert (carla["recencyDays"], carla["frequency"]) == (3, 4)
+    table = facts_api.data(TABLE, {"f": NOV})["successMonitor"]
+    assert table["scoredContacts"] == 12
+
+
+def test_the_scoring_source_follows_what_lies_after_the_end(db, as_of_nov_20):
+    import dataclasses
+
+    from tablero.plugins.success_monitor import queries
+
+    _, _, facts_id = as_of_nov_20
+    f = _filters(facts_id, end_ts=_ts("2026-11-21T00:00:00-03:00"))
+    src = db.read(lambda conn: queries.source(conn, f))
+    assert src.facts and src.cells
+    feira = db.read(lambda conn: queries.source(conn, dataclasses.replace(f, origin="feira")))
+    assert feira.facts and not feira.cells
+    earlier = _filters(facts_id, end_ts=_ts("2026-11-20T00:00:00-03:00"))
+    # Ana and Bruno ordered on Nov 20, after that end
+    assert not db.read(lambda conn: queries.source(conn, earlier)).facts
+
+
+class _statements:
+    """Collect the SQL statements run on ``db`` inside a ``with`` block."""
+
+    def __init__(self, db):
+        self.engine, self.seen = db.engine, []
+
+    def _collect(self, conn, cursor, statement, *args):
+        self.seen.append(statement)
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._collect)
+        return self.seen
+
+    def __exit__(self, *exc):
+        event.remove(self.engine, "before_cursor_execute", self._collect)
+
+
+def _ts(text: str) -> int:
+    import datetime as dt
+
+    return int(dt.datetime.fromisoformat(text).timestamp())
+
+
+def _filters(org_id: int, end_ts: int):
+    """ReportFilters of the organization whose current period is Nov 1 .. the day before
+    ``end_ts``."""
+    import datetime as dt
+
+    from tablero import DateRange, PeriodPreset, ReportFilters
+    from tablero.periods import Period
+
+    tz = "America/Sao_Paulo"
+    last = (dt.datetime.fromtimestamp(end_ts - 1, dt.timezone.utc) - dt.timedelta(hours=3)).date()
+    current = DateRange.of(dt.date(2026, 11, 1), last, tz)
+    previous = DateRange.of(dt.date(2026, 10, 1), dt.date(2026, 10, 31), tz)
+    period = Period(PeriodPreset.CUSTOM, current, previous, end_ts, last)
+    return ReportFilters(organization_id=org_id, timezone=tz, period=period)
