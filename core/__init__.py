@@ -60,7 +60,15 @@ from .models import (
     Ticket,
     User,
 )
-from .periods import DateRange, Period, PeriodInput, PeriodPreset, resolve_period, trailing_days
+from .periods import (
+    DateRange,
+    Period,
+    PeriodInput,
+    PeriodPreset,
+    local_midnight,
+    resolve_period,
+    trailing_days,
+)
 from .permissions import Requires, check_capability
 from .quick_actions import QuickAction
 from .geo import STATES, UNKNOWN_STATE

@@ -380,7 +380,7 @@ class CustomerOrders(SQLModel, table=True):
         # index order: a streaming GROUP BY with no sort, index-only
         Index(
             "ix_customer_orders_cells", "organization_id", "deleted", "last_day", "frequency",
-            "currency", "other_currency", "total_e4",
+            "currency", "other_currency", "total_e4", "contact_id",
         ),
     )
     organization_id: int = Field(primary_key=True, foreign_key="organization.id")

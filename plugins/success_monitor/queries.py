@@ -45,6 +45,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union,
     union_all,
 )
 from sqlalchemy.engine import Connection
@@ -57,10 +58,12 @@ from tablero import (
     BuyerDay,
     Contact,
     DateRange,
+    OrderDay,
     OrderDayTotal,
     ReportFilters,
     SalesOrder,
     epoch_day,
+    local_midnight,
     local_seconds,
 )
 
@@ -158,30 +161,42 @@ def local_day(column, f: ReportFilters, since: int = 0):
     return local_seconds(column, f.timezone, since, f.current.end_ts) // DAY
 
 
+# Beyond this many orders (or deletions) at or after a period's end, a scoring groups the orders
+# themselves instead of correcting the customer order facts for the contacts they touch.
+MAX_LATE_ROWS = 50_000
+
+
 @dataclass(frozen=True)
 class Source:
     """Where a scoring reads each contact's orders (decided once per request, see
     :func:`source`)."""
 
-    facts: bool  # customer_orders (no order and no deletion at or after the period end)
+    facts: bool  # customer_orders, corrected for the late contacts (see :func:`source`)
     cells: bool  # ... and no group/origin filter: the cells straight from their index
     since: int  # the organization's first order (local dates need the zone's offsets from it)
 
 
 def source(conn: Connection, f: ReportFilters) -> Source:
-    """Facts when nothing the scoring reads happened at or after the period end (a report as of
-    now): no order, no contact deleted. Two index probes."""
+    """Facts unless much happened at or after the period end.
+
+    The customer order facts describe every contact as of now. For a period ending earlier, a
+    contact with an order at or after the end, or deleted at or after it (a **late** contact),
+    is read from its orders instead; everyone else from the facts. With more than
+    :data:`MAX_LATE_ROWS` late orders or deletions (a period far in the past) the scoring groups
+    every order. Bounded index probes.
+    """
     end_ts = f.current.end_ts
     o, c = orders.c, contacts.c
-    later = select(
-        select(literal(1))
-        .where(o.organization_id == f.organization_id, o.ordered_at >= end_ts)
-        .exists()
-        | select(literal(1))
-        .where(c.organization_id == f.organization_id, c.deleted_at >= end_ts)
-        .exists()
+
+    def late(column, table_org, *conditions):
+        limited = select(literal(1)).where(table_org == f.organization_id, *conditions)
+        return select(func.count()).select_from(limited.limit(MAX_LATE_ROWS + 1).subquery())
+
+    late_orders = conn.execute(late(o.ordered_at, o.organization_id, o.ordered_at >= end_ts))
+    late_deletions = conn.execute(
+        late(c.deleted_at, c.organization_id, c.deleted_at >= end_ts)
     )
-    facts = not conn.execute(later).scalar()
+    facts = late_orders.scalar() <= MAX_LATE_ROWS and late_deletions.scalar() <= MAX_LATE_ROWS
     since = conn.execute(
         select(func.min(o.ordered_at)).where(o.organization_id == f.organization_id)
     ).scalar()
@@ -192,14 +207,30 @@ def source(conn: Connection, f: ReportFilters) -> Source:
     )
 
 
+def late_contacts(f: ReportFilters) -> CTE:
+    """The contacts with an order, or deleted, at or after the period end."""
+    o, c = orders.c, contacts.c
+    end_ts = f.current.end_ts
+    return (
+        union(
+            select(o.contact_id.label("contact_id")).where(
+                o.organization_id == f.organization_id, o.ordered_at >= end_ts
+            ),
+            select(c.id).where(c.organization_id == f.organization_id, c.deleted_at >= end_ts),
+        )
+        .cte("late")
+        .prefix_with("MATERIALIZED")
+    )
+
+
 def rfm(f: ReportFilters, grid: SegmentGrid, src: Source, for_cells: bool = False) -> Rfm:
     """The RFM scoring of the organization as of ``f.current.end_ts`` (see the module docstring).
 
     Every contact with an order before the period end and not deleted by then is scored among
     all such contacts of the organization; the group/origin filters only mark which of them a
     report shows (``shown``). ``for_cells`` (the segment table, with ``src.cells``): only the
-    scored cells are wanted, so the single-currency contacts' cells are read from the customer
-    orders' cell index and ``per_contact`` holds the mixed-currency contacts only.
+    scored cells are wanted, so the single-currency cells of the contacts that are not late are
+    read from the customer orders' cell index, and ``per_contact`` holds the others only.
     """
     end_ts = f.current.end_ts
     today = literal(last_day(f), BigInteger)
@@ -207,22 +238,10 @@ def rfm(f: ReportFilters, grid: SegmentGrid, src: Source, for_cells: bool = Fals
     before_end = [o.organization_id == f.organization_id, o.ordered_at < end_ts]
     co = CustomerOrders.__table__.c
     from_cells = for_cells and src.cells
+    late = late_contacts(f) if src.facts else None
 
-    if src.facts:
-        # every contact's orders are its customer_orders facts: one row per buyer
-        per_contact = select(
-            co.contact_id,
-            co.frequency,
-            co.last_order_at,
-            (today - co.last_day).label("recency_days"),
-            co.total_e4,
-            co.currency,
-            co.other_currency,
-            _shown(co.contact_id, f).label("shown"),
-        ).where(co.organization_id == f.organization_id, co.deleted == false())
-        if from_cells:
-            per_contact = per_contact.where(co.currency != co.other_currency)
-    else:
+    def from_orders(*only):
+        """Per contact, its orders before the period end, grouped from the orders."""
         grouped = (
             select(
                 o.contact_id,
@@ -235,7 +254,7 @@ def rfm(f: ReportFilters, grid: SegmentGrid, src: Source, for_cells: bool = Fals
             # "+ 0" keeps SQLite off the (organization, ordered_at) index: walking the
             # (organization, contact, ordered_at) one yields the rows already grouped by
             # contact, with no sort
-            .where(o.organization_id == f.organization_id, o.ordered_at + 0 < end_ts)
+            .where(o.organization_id == f.organization_id, o.ordered_at + 0 < end_ts, *only)
             .group_by(o.contact_id)
             .subquery("grouped")
         )
@@ -248,7 +267,7 @@ def rfm(f: ReportFilters, grid: SegmentGrid, src: Source, for_cells: bool = Fals
             )
             .exists()
         )
-        per_contact = select(
+        return select(
             g.contact_id,
             g.frequency,
             g.last_order_at,
@@ -258,6 +277,26 @@ def rfm(f: ReportFilters, grid: SegmentGrid, src: Source, for_cells: bool = Fals
             g.other_currency,
             _shown(g.contact_id, f).label("shown"),
         ).where(~deleted)
+
+    if late is not None:
+        # the facts of the contacts that are not late: one row per buyer ...
+        not_late = co.contact_id.not_in(select(late.c.contact_id))
+        facts = select(
+            co.contact_id,
+            co.frequency,
+            co.last_order_at,
+            (today - co.last_day).label("recency_days"),
+            co.total_e4,
+            co.currency,
+            co.other_currency,
+            _shown(co.contact_id, f).label("shown"),
+        ).where(co.organization_id == f.organization_id, co.deleted == false(), not_late)
+        if from_cells:
+            facts = facts.where(co.currency != co.other_currency)
+        # ... and the late ones from their orders
+        per_contact = union_all(facts, from_orders(o.contact_id.in_(select(late.c.contact_id))))
+    else:
+        per_contact = from_orders()
     per_contact = per_contact.cte("per_contact").prefix_with("MATERIALIZED")
     pc = per_contact.c
 
@@ -297,10 +336,23 @@ def rfm(f: ReportFilters, grid: SegmentGrid, src: Source, for_cells: bool = Fals
     mc = mixed_currencies.c
     mixed_recency = today - local_day(mc.last_order_at, f, src.since)
 
+    pc_single_cells = (
+        select(
+            pc.recency_days,
+            pc.frequency,
+            pc.currency,
+            pc.shown,
+            func.count().label("contacts"),
+            _bigint(func.sum(pc.frequency)).label("orders"),
+            _bigint(func.sum(pc.total_e4)).label("revenue_e4"),
+        )
+        .where(pc.currency == pc.other_currency)
+        .group_by(pc.recency_days, pc.frequency, pc.currency, pc.shown)
+    )
     if from_cells:
         # (organization, deleted, last_day, frequency, currency, ...) is the index's order: a
         # streaming GROUP BY, index-only, no sort
-        single_cells = (
+        index_cells = (
             select(
                 (today - co.last_day).label("recency_days"),
                 co.frequency,
@@ -314,23 +366,13 @@ def rfm(f: ReportFilters, grid: SegmentGrid, src: Source, for_cells: bool = Fals
                 co.organization_id == f.organization_id,
                 co.deleted == false(),
                 co.currency == co.other_currency,
+                co.contact_id.not_in(select(late.c.contact_id)),
             )
             .group_by(co.last_day, co.frequency, co.currency)
         )
+        single_cells = [index_cells, pc_single_cells]
     else:
-        single_cells = (
-            select(
-                pc.recency_days,
-                pc.frequency,
-                pc.currency,
-                pc.shown,
-                func.count().label("contacts"),
-                _bigint(func.sum(pc.frequency)).label("orders"),
-                _bigint(func.sum(pc.total_e4)).label("revenue_e4"),
-            )
-            .where(pc.currency == pc.other_currency)
-            .group_by(pc.recency_days, pc.frequency, pc.currency, pc.shown)
-        )
+        single_cells = [pc_single_cells]
     mixed_cells = select(
         mixed_recency.label("recency_days"),
         mc.frequency,
@@ -340,7 +382,7 @@ def rfm(f: ReportFilters, grid: SegmentGrid, src: Source, for_cells: bool = Fals
         _bigint(func.sum(mc.n)).label("orders"),
         _bigint(func.sum(mc.total_e4)).label("revenue_e4"),
     ).group_by(mixed_recency, mc.frequency, mc.currency, mc.shown)
-    cells = union_all(single_cells, mixed_cells).subquery("cells")
+    cells = union_all(*single_cells, mixed_cells).subquery("cells")
 
     x = cells.c
     in_cells = func.sum(x.contacts)
@@ -738,6 +780,15 @@ class PeriodSales:
     by_currency: dict[str, tuple[int, int]]  # currency -> (orders, revenue_e4)
 
 
+def _subtract(rows: list, minus: list) -> list:
+    """``(which, currency, orders, revenue)`` rows less the ``minus`` rows of the same key."""
+    out = {(w, cur): [n, total] for w, cur, n, total in rows}
+    for w, cur, n, total in minus:
+        out[(w, cur)][0] -= n
+        out[(w, cur)][1] -= total
+    return [(w, cur, n, total) for (w, cur), (n, total) in out.items() if n]
+
+
 def sales(
     conn: Connection, f: ReportFilters, current: DateRange, previous: DateRange
 ) -> tuple[PeriodSales, PeriodSales]:
@@ -746,26 +797,33 @@ def sales(
     Recency: for each contact who ordered in a range, calendar days (organization's time zone)
     from their last order in that range to the range's last day; averaged over those contacts.
 
-    As of now (nothing ordered at or after the current end) and without group/origin filters,
-    the figures are sums over the per-day rollups (``order_day_total``, ``buyer_day``): O(days)
-    rows. Otherwise they are grouped from the orders.
+    Without group/origin filters the figures are sums over the per-day rollups
+    (``order_day_total``, ``buyer_day``): O(days) rows, corrected for the orders of the last day
+    placed after the end (asOf). With them, they are grouped from the orders.
     """
     conn = for_reports(conn)
     o = orders.c
     first_day, cut_day = epoch_day(previous.start), epoch_day(current.start)
     current_last = last_day(f)
     previous_last = cut_day - 1
+    day_end = local_midnight(
+        dt.date(1970, 1, 1) + dt.timedelta(days=current_last + 1), ZoneInfo(f.timezone)
+    )
+    late_today = [
+        o.organization_id == f.organization_id,
+        o.ordered_at >= current.end_ts,
+        o.ordered_at < day_end,
+    ]
     rollups = (
         f.group_id is None
         and f.origin is None
         and previous.end_ts == current.start_ts
-        and not conn.execute(
-            select(
-                select(literal(1))
-                .where(o.organization_id == f.organization_id, o.ordered_at >= current.end_ts)
-                .exists()
+        and conn.execute(
+            select(func.count()).select_from(
+                select(literal(1)).where(*late_today).limit(MAX_LATE_ROWS + 1).subquery()
             )
         ).scalar()
+        <= MAX_LATE_ROWS
     )
     if rollups:
         totals = OrderDayTotal.__table__.c
@@ -801,7 +859,52 @@ def sales(
                 b.day <= current_last,
             )
         ).one()
-        buyers = tuple(int(x or 0) for x in buyers)
+        buyers = [int(x or 0) for x in buyers]
+        # The rollups hold whole days. When the period ends inside its last day (asOf), that
+        # day's later orders are taken out again, and the buyers who placed them are counted
+        # from their orders before the end instead of from the rollup.
+        if current.end_ts < day_end:
+            money_rows = _subtract(
+                money_rows,
+                conn.execute(
+                    select(literal(1), o.currency, func.count(), _bigint(func.sum(o.amount_e4)))
+                    .where(*late_today)
+                    .group_by(o.currency)
+                ).all(),
+            )
+            late_buyers = select(o.contact_id).where(*late_today)
+            d = OrderDay.__table__.c
+            counted = conn.execute(
+                select(func.count(), _bigint(func.sum(current_last - d.day))).where(
+                    d.organization_id == f.organization_id,
+                    d.contact_id.in_(late_buyers),
+                    d.first_currency == true(),
+                    d.day >= cut_day,
+                    d.day <= current_last,
+                    d.next_day > current_last,
+                )
+            ).one()
+            last_before_end = (
+                select(func.max(o.ordered_at).label("last"))
+                .where(
+                    o.organization_id == f.organization_id,
+                    o.contact_id.in_(late_buyers),
+                    o.ordered_at >= current.start_ts,
+                    o.ordered_at < current.end_ts,
+                )
+                .group_by(o.contact_id)
+                .subquery("last_before_end")
+            )
+            actual = conn.execute(
+                select(
+                    func.count(),
+                    _bigint(func.sum(current_last - local_seconds(
+                        last_before_end.c.last, f.timezone, current.start_ts, current.end_ts
+                    ) // DAY)),
+                )
+            ).one()
+            buyers[0] += int(actual[0]) - int(counted[0])
+            buyers[1] += int(actual[1] or 0) - int(counted[1] or 0)
     else:
         in_current = o.ordered_at >= current.start_ts
         both_ranges = [

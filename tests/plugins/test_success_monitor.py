@@ -61,7 +61,7 @@ the end). Lia was deleted Nov 24, after the end: still scored. A second organiza
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select, text
 from tablero import StartupError, hookimpl
 from tablero.ingest import ingest_records
 from tablero.plugin_manager import Registry, make_plugin_manager
@@ -853,8 +853,7 @@ AS_OF_NOV_20 = [
     for r in SHOP
     if r["type"] != "order" or r["ordered_at"] < "2026-11-21"
 ]
-# ... and noise that changes no figure but lies after Nov 20: every figure is then grouped from
-# the orders themselves.
+# ... and noise after the period's end that changes no figure: a new buyer, a deletion
 NOISE = [
     contact("late", "Late"),
     order("late1", "late", "5.00", "2026-11-25"),
@@ -863,57 +862,102 @@ NOISE = [
 LAST_30_AFTERNOON = {
     "period": {"preset": "LAST_30_DAYS"}, "asOf": "2026-11-20T15:00:00-03:00",
 }
+# ... and, for a period ending at 15:00 on Nov 20, orders later that day: Bruno (who also bought
+# at 12:00), Ana at 23:59, and the new buyer
+SAME_DAY = NOISE + [
+    {**order("b2", "bruno", "1.00", "2026-11-20"), "ordered_at": "2026-11-20T18:00:00-03:00"},
+    {**order("a7", "ana", "2.00", "2026-11-20"), "ordered_at": "2026-11-20T23:59:00-03:00"},
+    {**order("late2", "late", "3.00", "2026-11-20"), "ordered_at": "2026-11-20T16:00:00-03:00"},
+]
 
 
-@pytest.fixture
-def as_of_nov_20(db, make_org, make_api):
-    """``(facts api, orders api, facts org id)``: the same orders, read either way."""
-    facts_id, facts_key = make_org()
-    ingest_records(db, facts_id, AS_OF_NOV_20)
-    orders_id, orders_key = make_org()
-    ingest_records(db, orders_id, AS_OF_NOV_20 + NOISE)
-    return make_api(facts_key), make_api(orders_key), facts_id
+@pytest.mark.parametrize(
+    "filters, noise",
+    [(NOV, NOISE), (LAST_30_AFTERNOON, SAME_DAY), ({**NOV, "origin": "feira"}, NOISE)],
+    ids=["nov", "afternoon", "origin"],
+)
+def test_facts_rollups_and_orders_give_the_same_figures(
+    db, make_org, make_api, monkeypatch, filters, noise
+):
+    """Three readings of the same figures: the facts with nothing after the end; the facts
+    corrected for the late contacts (and sales' rollups for the last day's later orders); and,
+    with the late-row limit at -1, everything grouped from the orders."""
+    from tablero.plugins.success_monitor import queries
 
+    apis = {}
+    for name, records in (("facts", AS_OF_NOV_20), ("corrected", AS_OF_NOV_20 + noise)):
+        org_id, org_key = make_org()
+        ingest_records(db, org_id, records)
+        apis[name] = make_api(org_key)
+    apis["orders"] = apis["corrected"]
 
-@pytest.mark.parametrize("filters", [NOV, LAST_30_AFTERNOON, {**NOV, "origin": "feira"}])
-def test_facts_rollups_and_orders_give_the_same_figures(db, as_of_nov_20, filters):
-    facts_api, orders_api, _ = as_of_nov_20
-    read = {}
-    for name, api in (("facts", facts_api), ("orders", orders_api)):
+    def read(name):
+        if name == "orders":
+            monkeypatch.setattr(queries, "MAX_LATE_ROWS", -1)
         with _statements(db) as statements:
-            read[name] = (api.data(TABLE, {"f": filters}), api.data(SALES, {"f": filters}))
-        read[name + " tables"] = " ".join(statements)
-    assert read["facts"] == read["orders"]
+            figures = [apis[name].data(TABLE, {"f": filters}), apis[name].data(SALES, {"f": filters})]
+            for key in SEGMENT_KEYS:
+                variables = {"f": filters, "segment": key, "first": 3, "after": None}
+                figures.append(apis[name].data(PAGE, variables))
+        monkeypatch.setattr(queries, "MAX_LATE_ROWS", 50_000)
+        return figures, " ".join(statements)
+
+    (facts, facts_sql), (corrected, corrected_sql), (grouped, grouped_sql) = (
+        read("facts"), read("corrected"), read("orders")
+    )
+    assert facts == corrected == grouped
     unfiltered = "origin" not in filters
-    # which facts each side read: the cell index and the day rollups only without filters
-    assert ("customer_orders" in read["facts tables"]) is True
-    assert ("order_day_total" in read["facts tables"]) is unfiltered
-    assert ("buyer_day" in read["facts tables"]) is unfiltered
+    # which facts each reading used: the cell index and the day rollups only without filters
+    assert "customer_orders" in facts_sql and "customer_orders" in corrected_sql
+    assert ("order_day_total" in facts_sql) is unfiltered
+    assert ("order_day_total" in corrected_sql) is unfiltered
     for table in ("customer_orders", "order_day_total", "buyer_day"):
-        assert table not in read["orders tables"]
-    for key in SEGMENT_KEYS:
-        variables = {"f": filters, "segment": key, "first": 3, "after": None}
-        assert facts_api.data(PAGE, variables) == orders_api.data(PAGE, variables)
+        assert table not in grouped_sql
     # Lia kept (not deleted), Mara and Carla's late order left out: Carla R 3, F 4 as before
-    carla = every_scored_contact(facts_api, filters=NOV)["carla"]
+    carla = every_scored_contact(apis["facts"], filters=NOV)["carla"]
     assert (carla["recencyDays"], carla["frequency"]) == (3, 4)
-    table = facts_api.data(TABLE, {"f": NOV})["successMonitor"]
-    assert table["scoredContacts"] == 12
+    assert apis["facts"].data(TABLE, {"f": NOV})["successMonitor"]["scoredContacts"] == 12
 
 
-def test_the_scoring_source_follows_what_lies_after_the_end(db, as_of_nov_20):
+def test_sales_as_of_an_afternoon_leave_that_days_later_orders_out(db, make_org, make_api):
+    """LAST_30_DAYS as of Nov 20 15:00: Oct 22 .. Nov 20 15:00. Orders in it: Ana Nov 20 12:00,
+    Nov 10, Nov 5 (USD), Oct 25 (USD) = 4; Bruno Nov 20 12:00; Carla Nov 17, Oct 30; Dani Nov 15;
+    Hugo Nov 10; Eva Nov 8; Fabio Nov 8; Nico Nov 3: 12 orders of 8 buyers. Bruno's 18:00, Ana's
+    23:59 and the new buyer's 16:00 orders that day come after the end and count nowhere."""
+    org_id, org_key = make_org()
+    ingest_records(db, org_id, AS_OF_NOV_20 + SAME_DAY)
+    sales = make_api(org_key).data(SALES, {"f": LAST_30_AFTERNOON})["successMonitor"]["sales"]
+    assert (sales["periodStart"], sales["periodEnd"]) == ("2026-10-22", "2026-11-20")
+    assert sales["frequency"]["value"] == 12.0
+    # buyers: Ana 0, Bruno 0, Carla 3, Dani 5, Hugo 10, Eva 12, Fabio 12, Nico 17 (Nov 3)
+    assert sales["buyers"]["value"] == 8
+    assert sales["recency"]["value"] == pytest.approx((0 + 0 + 3 + 5 + 10 + 12 + 12 + 17) / 8)
+
+
+def test_the_scoring_source_follows_what_lies_after_the_end(db, make_org, monkeypatch):
     import dataclasses
 
     from tablero.plugins.success_monitor import queries
 
-    _, _, facts_id = as_of_nov_20
+    facts_id, _ = make_org()
+    ingest_records(db, facts_id, AS_OF_NOV_20)
     f = _filters(facts_id, end_ts=_ts("2026-11-21T00:00:00-03:00"))
     src = db.read(lambda conn: queries.source(conn, f))
     assert src.facts and src.cells
     feira = db.read(lambda conn: queries.source(conn, dataclasses.replace(f, origin="feira")))
     assert feira.facts and not feira.cells
     earlier = _filters(facts_id, end_ts=_ts("2026-11-20T00:00:00-03:00"))
-    # Ana and Bruno ordered on Nov 20, after that end
+    # Ana and Bruno ordered on Nov 20, after that end: two late orders, corrected for ...
+    monkeypatch.setattr(queries, "MAX_LATE_ROWS", 2)
+    assert db.read(lambda conn: queries.source(conn, earlier)).facts
+    late = db.read(lambda conn: sorted(conn.execute(
+        select(queries.late_contacts(earlier).c.contact_id)).scalars()))
+    ids = db.read(lambda conn: sorted(conn.execute(text(
+        "SELECT id FROM contact WHERE organization_id = :org AND external_id IN ('ana', 'bruno')"
+    ), {"org": facts_id}).scalars()))
+    assert late == ids
+    # ... unless there are more late rows than the limit: then every order is grouped
+    monkeypatch.setattr(queries, "MAX_LATE_ROWS", 1)
     assert not db.read(lambda conn: queries.source(conn, earlier)).facts
 
 

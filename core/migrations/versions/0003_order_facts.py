@@ -43,7 +43,7 @@ def _customer_orders(with_days: bool) -> None:
         sa.PrimaryKeyConstraint('organization_id', 'contact_id')
     )
     if with_days:
-        op.create_index('ix_customer_orders_cells', 'customer_orders', ['organization_id', 'deleted', 'last_day', 'frequency', 'currency', 'other_currency', 'total_e4'], unique=False)
+        op.create_index('ix_customer_orders_cells', 'customer_orders', ['organization_id', 'deleted', 'last_day', 'frequency', 'currency', 'other_currency', 'total_e4', 'contact_id'], unique=False)
 
 
 def upgrade() -> None:
