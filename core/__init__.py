@@ -47,6 +47,7 @@ from .models import (
     Contact,
     ContactActivity,
     ContactGroup,
+    CustomerCell,
     CustomerOrders,
     Conversation,
     Message,

@@ -37,8 +37,9 @@ calls it at the end of every chunk, inside the chunk's transaction) or for a who
    total (count, last order and its local day, sum, smallest and largest currency, a copy of its
    deletion), and per local day and currency with the contact's next order day; and the rollups
    ``order_day_total`` (orders and revenue per day and currency) and ``buyer_day`` (contacts per
-   order day and next order day), updated by subtracting the replaced rows' sums and adding the
-   new ones', for the success monitor's RFM scoring and sales.
+   order day and next order day) and ``customer_cell`` (single-currency customers not deleted per
+   last order day, frequency and currency), updated by subtracting the replaced rows' sums and
+   adding the new ones', for the success monitor's RFM scoring and sales.
 
 A whole-organization refresh works in ranges of ids (bounded memory). On PostgreSQL the
 written rows go through ``COPY`` (into a temporary table, then one ``UPDATE .. FROM`` or
@@ -209,7 +210,7 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
     org = {"org": org_id}
     _effective(conn, org, None)
     conn.execute(text("DELETE FROM contact_activity WHERE organization_id = :org"), org)
-    for table in ("customer_orders", "order_day", "order_day_total", "buyer_day"):
+    for table in ("customer_orders", "order_day", "customer_cell", "order_day_total", "buyer_day"):
         conn.execute(text(f"DELETE FROM {table} WHERE organization_id = :org"), org)
     for table, steps in (
         # states first: the activity rows copy each contact's state
@@ -661,7 +662,24 @@ def _customer_orders(conn: Connection, org: dict, timezone: str, where: _Where,
 
 
 def _roll_up_order_days(conn: Connection, org: dict, where: _Where, sign: int) -> None:
-    """Add (``sign=1``) or subtract (``-1``) the scope's ``order_day`` rows to the rollups."""
+    """Add (``sign=1``) or subtract (``-1``) the scope's ``order_day`` and ``customer_orders``
+    rows to the rollups."""
+    conn.execute(
+        text(
+            "INSERT INTO customer_cell (organization_id, last_day, frequency, currency, contacts,"
+            " orders, revenue_e4)"
+            f" SELECT :org, last_day, frequency, currency, {sign} * COUNT(*),"
+            f"  {sign} * SUM(frequency), {sign} * SUM(total_e4)"
+            f" FROM customer_orders WHERE organization_id = :org AND {where('contact_id')}"
+            "  AND NOT deleted AND currency = other_currency"
+            " GROUP BY last_day, frequency, currency"
+            " ON CONFLICT (organization_id, last_day, frequency, currency) DO UPDATE SET"
+            "  contacts = customer_cell.contacts + excluded.contacts,"
+            "  orders = customer_cell.orders + excluded.orders,"
+            "  revenue_e4 = customer_cell.revenue_e4 + excluded.revenue_e4"
+        ),
+        org,
+    )
     conn.execute(
         text(
             "INSERT INTO order_day_total (organization_id, day, currency, orders, revenue_e4)"
@@ -688,6 +706,7 @@ def _roll_up_order_days(conn: Connection, org: dict, where: _Where, sign: int) -
 
 
 def _drop_empty_rollups(conn: Connection, org: dict) -> None:
+    conn.execute(text("DELETE FROM customer_cell WHERE organization_id = :org AND contacts = 0"), org)
     conn.execute(
         text("DELETE FROM order_day_total WHERE organization_id = :org AND orders = 0"), org
     )

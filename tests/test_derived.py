@@ -619,6 +619,8 @@ def test_order_days_and_their_rollups_follow_every_change(db, make_org):
             q(conn, "SELECT k.external_id, o.last_day, o.deleted FROM customer_orders o"
                     " JOIN contact k ON k.organization_id = o.organization_id"
                     " AND k.id = o.contact_id WHERE o.organization_id = :org ORDER BY 1"),
+            q(conn, "SELECT last_day, frequency, currency, contacts, orders, revenue_e4"
+                    " FROM customer_cell WHERE organization_id = :org ORDER BY 1, 2, 3"),
         ))
 
     def same_as_a_whole_refresh(state):
@@ -635,7 +637,7 @@ def test_order_days_and_their_rollups_follow_every_change(db, make_org):
         order("o3", "c1", "1.00", "2026-11-12 00:00"),
         order("o4", "c2", "2.00", "2026-11-12 09:00"),
     ])
-    days, totals, buyers, customers = same_as_a_whole_refresh(read())
+    days, totals, buyers, customers, cells = same_as_a_whole_refresh(read())
     t = 1 if db.url.startswith("sqlite") else True
     f = 0 if db.url.startswith("sqlite") else False
     assert days == [
@@ -649,6 +651,8 @@ def test_order_days_and_their_rollups_follow_every_change(db, make_org):
     # c1 bought on Nov 9 and next on Nov 12; c1 and c2 bought on Nov 12 and never again
     assert buyers == [(nov(9), nov(12), 1), (nov(12), NO_NEXT_DAY, 2)]
     assert customers == [("c1", nov(12), f), ("c2", nov(12), f)]
+    # cells: single-currency contacts not deleted (c1 pays in two currencies)
+    assert cells == [(nov(12), 1, "BRL", 1, 1, 20_000)]
 
     # o3 moves to c2 and o2 changes amount; c1 is deleted
     load(db, org_id, [
@@ -656,7 +660,8 @@ def test_order_days_and_their_rollups_follow_every_change(db, make_org):
         order("o3", "c2", "1.00", "2026-11-12 00:00"),
         order("o2", "c1", "7.00", "2026-11-09 08:00", currency="USD"),
     ])
-    days, totals, buyers, customers = same_as_a_whole_refresh(read())
+    days, totals, buyers, customers, cells = same_as_a_whole_refresh(read())
+    assert cells == [(nov(12), 2, "BRL", 1, 2, 30_000)]  # c1 deleted
     assert totals == [(nov(9), "BRL", 1, 100_000), (nov(9), "USD", 1, 70_000),
                       (nov(12), "BRL", 2, 30_000)]
     assert buyers == [(nov(9), NO_NEXT_DAY, 1), (nov(12), NO_NEXT_DAY, 1)]

@@ -57,6 +57,7 @@ from tablero import (
     BadUserInput,
     BuyerDay,
     Contact,
+    CustomerCell,
     DateRange,
     OrderDay,
     OrderDayTotal,
@@ -172,7 +173,8 @@ class Source:
     :func:`source`)."""
 
     facts: bool  # customer_orders, corrected for the late contacts (see :func:`source`)
-    cells: bool  # ... and no group/origin filter: the cells straight from their index
+    cells: bool  # ... and no group/origin filter: the segment table reads customer_cell
+    late: bool  # some order or deletion lies at or after the period end
     since: int  # the organization's first order (local dates need the zone's offsets from it)
 
 
@@ -192,17 +194,20 @@ def source(conn: Connection, f: ReportFilters) -> Source:
         limited = select(literal(1)).where(table_org == f.organization_id, *conditions)
         return select(func.count()).select_from(limited.limit(MAX_LATE_ROWS + 1).subquery())
 
-    late_orders = conn.execute(late(o.ordered_at, o.organization_id, o.ordered_at >= end_ts))
+    late_orders = conn.execute(
+        late(o.ordered_at, o.organization_id, o.ordered_at >= end_ts)
+    ).scalar()
     late_deletions = conn.execute(
         late(c.deleted_at, c.organization_id, c.deleted_at >= end_ts)
-    )
-    facts = late_orders.scalar() <= MAX_LATE_ROWS and late_deletions.scalar() <= MAX_LATE_ROWS
+    ).scalar()
+    facts = late_orders <= MAX_LATE_ROWS and late_deletions <= MAX_LATE_ROWS
     since = conn.execute(
         select(func.min(o.ordered_at)).where(o.organization_id == f.organization_id)
     ).scalar()
     return Source(
         facts=facts,
         cells=facts and f.group_id is None and f.origin is None,
+        late=bool(late_orders or late_deletions),
         since=min(int(since), f.current.end_ts) if since is not None else f.current.end_ts,
     )
 
@@ -238,7 +243,8 @@ def rfm(f: ReportFilters, grid: SegmentGrid, src: Source, for_cells: bool = Fals
     before_end = [o.organization_id == f.organization_id, o.ordered_at < end_ts]
     co = CustomerOrders.__table__.c
     from_cells = for_cells and src.cells
-    late = late_contacts(f) if src.facts else None
+    late = late_contacts(f) if src.facts and src.late else None
+    grouped_only = not src.facts
 
     def from_orders(*only):
         """Per contact, its orders before the period end, grouped from the orders."""
@@ -278,9 +284,10 @@ def rfm(f: ReportFilters, grid: SegmentGrid, src: Source, for_cells: bool = Fals
             _shown(g.contact_id, f).label("shown"),
         ).where(~deleted)
 
-    if late is not None:
+    if grouped_only:
+        per_contact = from_orders()
+    else:
         # the facts of the contacts that are not late: one row per buyer ...
-        not_late = co.contact_id.not_in(select(late.c.contact_id))
         facts = select(
             co.contact_id,
             co.frequency,
@@ -290,13 +297,18 @@ def rfm(f: ReportFilters, grid: SegmentGrid, src: Source, for_cells: bool = Fals
             co.currency,
             co.other_currency,
             _shown(co.contact_id, f).label("shown"),
-        ).where(co.organization_id == f.organization_id, co.deleted == false(), not_late)
-        if from_cells:
+        ).where(co.organization_id == f.organization_id, co.deleted == false())
+        if from_cells:  # single-currency contacts come from customer_cell
             facts = facts.where(co.currency != co.other_currency)
-        # ... and the late ones from their orders
-        per_contact = union_all(facts, from_orders(o.contact_id.in_(select(late.c.contact_id))))
-    else:
-        per_contact = from_orders()
+        if late is None:
+            per_contact = facts
+        else:
+            # ... and the late ones from their orders
+            late_ids = select(late.c.contact_id)
+            per_contact = union_all(
+                facts.where(co.contact_id.not_in(late_ids)),
+                from_orders(o.contact_id.in_(late_ids)),
+            )
     per_contact = per_contact.cte("per_contact").prefix_with("MATERIALIZED")
     pc = per_contact.c
 
@@ -350,27 +362,41 @@ def rfm(f: ReportFilters, grid: SegmentGrid, src: Source, for_cells: bool = Fals
         .group_by(pc.recency_days, pc.frequency, pc.currency, pc.shown)
     )
     if from_cells:
-        # (organization, deleted, last_day, frequency, currency, ...) is the index's order: a
-        # streaming GROUP BY, index-only, no sort
-        index_cells = (
+        # the single-currency contacts' cells, rolled up at ingestion ...
+        cc = CustomerCell.__table__.c
+        single_cells = [
             select(
-                (today - co.last_day).label("recency_days"),
-                co.frequency,
-                co.currency,
+                (today - cc.last_day).label("recency_days"),
+                cc.frequency,
+                cc.currency,
                 literal(1).label("shown"),
-                func.count().label("contacts"),
-                _bigint(func.sum(co.frequency)).label("orders"),
-                _bigint(func.sum(co.total_e4)).label("revenue_e4"),
+                cc.contacts,
+                cc.orders,
+                cc.revenue_e4,
+            ).where(cc.organization_id == f.organization_id),
+            pc_single_cells,
+        ]
+        if late is not None:
+            # ... less the late contacts' rows in them (their cells as of the period end are
+            # in pc_single_cells): cells are sums, so a negative row takes them out
+            single_cells.append(
+                select(
+                    (today - co.last_day).label("recency_days"),
+                    co.frequency,
+                    co.currency,
+                    literal(1).label("shown"),
+                    -func.count(),
+                    -_bigint(func.sum(co.frequency)),
+                    -_bigint(func.sum(co.total_e4)),
+                )
+                .where(
+                    co.organization_id == f.organization_id,
+                    co.deleted == false(),
+                    co.currency == co.other_currency,
+                    co.contact_id.in_(select(late.c.contact_id)),
+                )
+                .group_by(co.last_day, co.frequency, co.currency)
             )
-            .where(
-                co.organization_id == f.organization_id,
-                co.deleted == false(),
-                co.currency == co.other_currency,
-                co.contact_id.not_in(select(late.c.contact_id)),
-            )
-            .group_by(co.last_day, co.frequency, co.currency)
-        )
-        single_cells = [index_cells, pc_single_cells]
     else:
         single_cells = [pc_single_cells]
     mixed_cells = select(

@@ -1,9 +1,10 @@
-"""order facts: customer_orders by local day, order_day and its rollups
+"""order facts: customer_orders by local day, order_day and the rollups
 
 ``customer_orders`` gains the last order's local day and a copy of the contact's deletion (and
-an index the segment table reads in order); ``order_day`` holds each contact's orders per local
-day and currency with its next order day, and ``order_day_total`` / ``buyer_day`` roll them up
-per day. All four are derived: :func:`tablero.migrate.upgrade` recomputes them for every
+a partial index of the contacts with several currencies), rolled up per cell in
+``customer_cell``; ``order_day`` holds each contact's orders per local day and currency with its
+next order day, and ``order_day_total`` / ``buyer_day`` roll them up per day. All five are
+derived: :func:`tablero.migrate.upgrade` recomputes them for every
 organization when a database crosses this revision.
 
 Revision ID: 0003
@@ -43,7 +44,7 @@ def _customer_orders(with_days: bool) -> None:
         sa.PrimaryKeyConstraint('organization_id', 'contact_id')
     )
     if with_days:
-        op.create_index('ix_customer_orders_cells', 'customer_orders', ['organization_id', 'deleted', 'last_day', 'frequency', 'currency', 'other_currency', 'total_e4', 'contact_id'], unique=False)
+        op.create_index('ix_customer_orders_mixed', 'customer_orders', ['organization_id', 'deleted', 'contact_id'], unique=False, sqlite_where=sa.text('currency <> other_currency'), postgresql_where=sa.text('currency <> other_currency'))
 
 
 def upgrade() -> None:
@@ -62,6 +63,18 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['organization_id', 'contact_id'], ['contact.organization_id', 'contact.id'], name='fk_%(table_name)s_contact_id'),
     sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], ),
     sa.PrimaryKeyConstraint('organization_id', 'contact_id', 'day', 'currency'),
+    sqlite_with_rowid=False
+    )
+    op.create_table('customer_cell',
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('last_day', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('frequency', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('contacts', sa.BigInteger(), nullable=False),
+    sa.Column('orders', sa.BigInteger(), nullable=False),
+    sa.Column('revenue_e4', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], ),
+    sa.PrimaryKeyConstraint('organization_id', 'last_day', 'frequency', 'currency'),
     sqlite_with_rowid=False
     )
     op.create_table('order_day_total',
@@ -88,7 +101,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('buyer_day')
     op.drop_table('order_day_total')
+    op.drop_table('customer_cell')
     op.drop_table('order_day')
-    op.drop_index('ix_customer_orders_cells', table_name='customer_orders')
+    op.drop_index('ix_customer_orders_mixed', table_name='customer_orders')
     op.drop_table('customer_orders')
     _customer_orders(with_days=False)
