@@ -1,17 +1,22 @@
 """The success monitor's SQL: RFM scores, segment table, drill-down pages, sales, automations.
 
 Everything is aggregated by the database; Python only shapes the few result rows. The RFM scoring
-(:func:`rfm`) is built so that the one expensive step, reading every order before the period end,
-happens once per statement, and everything after it works on small tables:
+(:func:`rfm`) reads each contact's orders once per statement, and everything after it works on
+small tables:
 
 1. ``per_contact`` (materialized): per contact, its orders before the period end — F (count),
    last order, sum of amounts, and the smallest and largest currency code — for contacts not
-   deleted by then. R = whole days from the last order to the period end.
+   deleted by then. R = calendar days (organization's time zone) from the last order's date to
+   the period's last day. Read from the ``customer_orders`` facts, except for the **late**
+   contacts (an order or a deletion at or after the period end), read from their orders; with
+   too many late rows (:data:`MAX_LATE_ROWS`), from every order (:func:`source` decides).
 2. ``mixed_currencies`` (materialized): only for the rare contacts whose orders use several
    currencies, their orders per currency, with the contact's F and last order.
 3. ``cells``: contacts counted by cell ``(R days, F, currency, shown)`` with their orders and
    revenue. A contact's segment depends only on its cell, so this histogram (hundreds to a few
-   thousand rows) is all the scoring needs.
+   thousand rows) is all the scoring needs. The segment table without filters reads the
+   single-currency cells from the ``customer_cell`` rollup, with the late contacts' rows taken
+   out as negative rows and put back from their orders.
 4. ``scored_cells``: W, the contacts strictly worse, from windows over the cells —
    ``SUM(contacts) OVER (ORDER BY R days DESC)`` (the contacts with as many days or more) minus
    the contacts with exactly as many; likewise for F — then score = 1 + floor(5 * W / N) and the
@@ -20,7 +25,8 @@ happens once per statement, and everything after it works on small tables:
 The segment table sums the scored cells. Per-contact queries (drill-down, CSV) read the same
 scores through thresholds: R's score never rises as the days grow, so "R score >= s" is "days <=
 the largest day count whose cell scored >= s" (F and M likewise, the other way round); M is scored
-among the contacts of the same main currency from a histogram of their averages.
+among the contacts of the same main currency from a histogram of their averages. Sales read the
+day rollups ``order_day_total`` and ``buyer_day`` (:func:`sales`).
 """
 
 from __future__ import annotations
