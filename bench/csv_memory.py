@@ -31,7 +31,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from run import NOW, database_url, free_port  # noqa: E402
+from run import NOW, database_url, free_port
 
 
 def main() -> None:

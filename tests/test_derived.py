@@ -598,7 +598,7 @@ def test_order_days_and_their_rollups_follow_every_change(db, make_org):
     order_day_total / buyer_day, kept by subtracting and adding: after each change they equal
     what a whole refresh computes from scratch."""
     org_id, _ = make_org()
-    nov = lambda d: (datetime(2026, 11, d).date() - datetime(1970, 1, 1).date()).days  # noqa: E731
+    nov = lambda d: (datetime(2026, 11, d).date() - datetime(1970, 1, 1).date()).days
 
     def order(oid, cid, amount, local, currency="BRL"):
         return {"type": "order", "id": oid, "contact": cid, "amount": amount,

@@ -31,3 +31,32 @@ def test_upgrading_past_0002_fills_the_contact_activity_facts(tmp_path):
     engine.dispose()
     # 2026-11-10 is day 20767 since 1970-01-01
     assert [tuple(r) for r in rows] == [(20767, "*", 2, 2), (20767, "SMS", 2, 2)]
+
+
+def test_upgrading_past_0003_fills_the_order_facts(tmp_path):
+    url = f"sqlite:///{tmp_path / 'at-0002.sqlite3'}"
+    upgrade(url, "0002")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO organization (id, key, name, timezone, created_at)"
+            " VALUES (1, 'acme', 'Acme', 'America/Sao_Paulo', 0)"))
+        conn.execute(text(
+            "INSERT INTO contact (organization_id, id, external_id, created_at)"
+            " VALUES (1, 1, 'c1', 1793070000)"))
+        # 2026-11-10 12:00 and 2026-11-12 23:30 in São Paulo (the latter 02:30 UTC on Nov 13)
+        for i, ts in ((1, 1794322800), (2, 1794537000)):
+            conn.execute(text(
+                "INSERT INTO sales_order (organization_id, id, external_id, contact_id,"
+                " amount_e4, currency, ordered_at)"
+                f" VALUES (1, {i}, 'o{i}', 1, 10000, 'BRL', {ts})"))
+    upgrade(url)
+    with engine.connect() as conn:
+        days = conn.execute(text(
+            "SELECT day, next_day, orders FROM order_day ORDER BY day")).all()
+        cells = conn.execute(text(
+            "SELECT last_day, frequency, contacts, revenue_e4 FROM customer_cell")).all()
+    engine.dispose()
+    # 2026-11-10 is day 20767, 2026-11-12 day 20769 (local dates)
+    assert [tuple(r) for r in days] == [(20767, 20769, 1), (20769, 2**31 - 1, 1)]
+    assert [tuple(r) for r in cells] == [(20769, 2, 1, 20000)]

@@ -59,11 +59,11 @@ from sqlalchemy.sql.expression import CTE, Subquery
 from tablero import (
     MONEY_SCALE,
     Automation,
-    CustomerOrders,
     BadUserInput,
     BuyerDay,
     Contact,
     CustomerCell,
+    CustomerOrders,
     DateRange,
     OrderDay,
     OrderDayTotal,
@@ -159,7 +159,7 @@ def last_day(f: ReportFilters) -> int:
     the last order's local date: calendar days in the organization's time zone, so an order
     yesterday is 1 day ago whatever the hour."""
     zone = ZoneInfo(f.timezone)
-    end = dt.datetime.fromtimestamp(f.current.end_ts - 1, dt.timezone.utc).astimezone(zone)
+    end = dt.datetime.fromtimestamp(f.current.end_ts - 1, dt.UTC).astimezone(zone)
     return epoch_day(end.date())
 
 

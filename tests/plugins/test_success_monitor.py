@@ -993,7 +993,7 @@ def _filters(org_id: int, end_ts: int):
     from tablero.periods import Period
 
     tz = "America/Sao_Paulo"
-    last = (dt.datetime.fromtimestamp(end_ts - 1, dt.timezone.utc) - dt.timedelta(hours=3)).date()
+    last = (dt.datetime.fromtimestamp(end_ts - 1, dt.UTC) - dt.timedelta(hours=3)).date()
     current = DateRange.of(dt.date(2026, 11, 1), last, tz)
     previous = DateRange.of(dt.date(2026, 10, 1), dt.date(2026, 10, 31), tz)
     period = Period(PeriodPreset.CUSTOM, current, previous, end_ts, last)
