@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from alembic import command
@@ -37,21 +38,39 @@ def upgrade(url: str, revision: str = "head") -> None:
 
     A database that had data before a revision adding derived facts (``0002``: contact activity
     and customer orders; ``0003``: order days and their rollups) gets them computed (a whole
-    refresh of each organization), so reports read complete facts at once.
+    refresh of each organization), so reports read complete facts at once. The organizations
+    are first marked (``refreshed_at`` null) and each is unmarked by its own refresh, so an
+    upgrade interrupted half-way finishes the remaining organizations the next time it runs
+    (at the next server start or ``tablero db upgrade``).
     """
     before = _current_revision(url)
     command.upgrade(alembic_config(url), revision)
     after = _current_revision(url) or ""
-    if before is not None and any(before < rev <= after for rev in _FACTS_ADDED_BY):
-        from . import derived
-        from .db import Database
+    crossed = before is not None and any(before < rev <= after for rev in _FACTS_ADDED_BY)
+    if after < _FACTS_ADDED_BY[0]:
+        return  # an old revision: no refreshed_at-driven facts yet
+    from . import derived
+    from .db import Database
 
-        db = Database(url)
-        try:
-            org_ids = db.read(
-                lambda conn: conn.execute(text("SELECT id FROM organization ORDER BY id")).scalars().all()
-            )
-            for org_id in org_ids:
+    db = Database(url)
+    try:
+        if crossed:
+            db.write(lambda conn: conn.execute(text("UPDATE organization SET refreshed_at = NULL")))
+        pending = db.read(
+            lambda conn: conn.execute(
+                text("SELECT id, key FROM organization WHERE refreshed_at IS NULL ORDER BY id")
+            ).all()
+        )
+        for org_id, key in pending:
+            try:
                 derived.refresh(db, org_id)
-        finally:
-            db.dispose()
+            except BaseException:
+                print(
+                    f"tablero: computing the derived facts of organization {key!r} stopped; the"
+                    f" next 'tablero db upgrade' (or server start) resumes it, or run"
+                    f" 'tablero refresh --org {key}'",
+                    file=sys.stderr,
+                )
+                raise
+    finally:
+        db.dispose()

@@ -60,3 +60,34 @@ def test_upgrading_past_0003_fills_the_order_facts(tmp_path):
     # 2026-11-10 is day 20767, 2026-11-12 day 20769 (local dates)
     assert [tuple(r) for r in days] == [(20767, 20769, 1), (20769, 2**31 - 1, 1)]
     assert [tuple(r) for r in cells] == [(20769, 2, 1, 20000)]
+
+
+def test_an_upgrade_stopped_half_way_finishes_its_refreshes_next_time(tmp_path):
+    """The facts of organizations left unrefreshed (refreshed_at null) by an interrupted upgrade
+    are computed by the next upgrade, even with no revision left to apply."""
+    url = f"sqlite:///{tmp_path / 'interrupted.sqlite3'}"
+    upgrade(url)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO organization (id, key, name, timezone, created_at, refreshed_at)"
+            " VALUES (1, 'acme', 'Acme', 'America/Sao_Paulo', 0, NULL),"
+            " (2, 'done', 'Done', 'America/Sao_Paulo', 0, 5)"))
+        for org in (1, 2):
+            conn.execute(text(
+                "INSERT INTO contact (organization_id, id, external_id, created_at)"
+                f" VALUES ({org}, 1, 'c1', 1793070000)"))
+            conn.execute(text(
+                "INSERT INTO sales_order (organization_id, id, external_id, contact_id,"
+                f" amount_e4, currency, ordered_at) VALUES ({org}, 1, 'o1', 1, 10000, 'BRL',"
+                " 1794322800)"))
+    upgrade(url)
+    with engine.connect() as conn:
+        facts = conn.execute(text(
+            "SELECT organization_id, COUNT(*) FROM customer_orders GROUP BY 1")).all()
+        refreshed = conn.execute(text(
+            "SELECT id, refreshed_at IS NOT NULL FROM organization ORDER BY id")).all()
+    engine.dispose()
+    # acme was refreshed; done (refreshed_at set) was left alone
+    assert [tuple(r) for r in facts] == [(1, 1)]
+    assert [tuple(r) for r in refreshed] == [(1, 1), (2, 1)]
