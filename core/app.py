@@ -19,7 +19,7 @@ from .auth import SERVICE, Principal, principal_from_header
 from .closing import registry_rules, sync_contributed_reasons
 from .context import TableroContext, load_viewer
 from .csv_export import encode_rows, rows_kwargs
-from .db import Database
+from .db import Database, streaming
 from .errors import BadUserInput, Forbidden, NotFound, TableroError, Unauthenticated
 from .filters import Channel, ReportFiltersInput, resolve_filters
 from .periods import PeriodInput, PeriodPreset
@@ -150,16 +150,24 @@ def create_app(
         # Run the plugin's generator far enough to surface its input errors as a clean 400.
         iterator = iter(())
         conn = db.engine.connect()
+        restore = streaming(conn)
+
+        def close() -> None:
+            try:
+                restore()
+            finally:
+                conn.close()
+
         try:
             iterator = iter(
                 section.rows(conn, filters, params, **rows_kwargs(section.rows, registry))
             )
             first = await anyio.to_thread.run_sync(_take, iterator, CSV_CHUNK_ROWS)
         except TableroError as exc:
-            conn.close()
+            close()
             return _error_response(exc)
         except Exception:
-            conn.close()
+            close()
             raise
 
         async def body():
@@ -169,7 +177,7 @@ def create_app(
                     yield encode_rows(chunk)
                     chunk = await anyio.to_thread.run_sync(_take, iterator, CSV_CHUNK_ROWS)
             finally:
-                await anyio.to_thread.run_sync(conn.close)
+                await anyio.to_thread.run_sync(close)
 
         filename = f"{plugin}-{name}.csv"
         return StreamingResponse(

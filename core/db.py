@@ -29,6 +29,39 @@ def normalise_url(url: str) -> str:
     return url
 
 
+# SQLite connections for reports: sorts in memory, a 200 MB page cache, reads through a 1 GB
+# memory map (fast; all of it may count as the process's resident memory).
+SQLITE_REPORT_PRAGMAS = (
+    "PRAGMA temp_store=MEMORY",
+    "PRAGMA cache_size=-200000",
+    "PRAGMA mmap_size=1073741824",
+)
+# ... and while a connection streams a long download (bounded memory): sorts spill to temporary
+# files, a 20 MB page cache, no memory map.
+SQLITE_STREAMING_PRAGMAS = (
+    "PRAGMA temp_store=FILE",
+    "PRAGMA cache_size=-20000",
+    "PRAGMA mmap_size=0",
+)
+
+
+def streaming(conn: Connection) -> Callable[[], None]:
+    """Put a pooled connection in bounded-memory mode for a long streamed read (SQLite: see
+    :data:`SQLITE_STREAMING_PRAGMAS`; PostgreSQL streams through a server-side cursor already).
+    Returns the function that restores the report settings before the connection goes back
+    to the pool."""
+    if conn.dialect.name != "sqlite":
+        return lambda: None
+    for pragma in SQLITE_STREAMING_PRAGMAS:
+        conn.exec_driver_sql(pragma)
+
+    def restore() -> None:
+        for pragma in SQLITE_REPORT_PRAGMAS:
+            conn.exec_driver_sql(pragma)
+
+    return restore
+
+
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
@@ -45,9 +78,8 @@ def make_engine(url: str) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA temp_store=MEMORY")
-            cursor.execute("PRAGMA cache_size=-200000")
-            cursor.execute("PRAGMA mmap_size=1073741824")
+            for pragma in SQLITE_REPORT_PRAGMAS:
+                cursor.execute(pragma)
             cursor.close()
 
         return engine

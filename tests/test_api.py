@@ -222,3 +222,31 @@ def test_healthz(two_orgs):
     api_a, _ = two_orgs
     response = api_a.request("GET", "/healthz")
     assert response.status_code == 200 and response.json()["status"] == "ok"
+
+
+def test_a_csv_download_streams_with_bounded_memory_settings_and_restores_them(db, two_orgs):
+    """SQLite: the download's connection sorts to temporary files, with a small page cache and
+    no memory map, and gets the report settings back before it returns to the pool."""
+    from sqlalchemy import event
+
+    from tablero.db import SQLITE_REPORT_PRAGMAS, SQLITE_STREAMING_PRAGMAS
+
+    api_a, _ = two_orgs
+    seen: list[str] = []
+
+    def collect(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", collect)
+    try:
+        status, rows = api_a.csv("/export/messages_per_channel/channels.csv")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", collect)
+    assert status == 200 and rows[0] == ["channel", "inbound", "outbound"]
+    pragmas = [s for s in seen if s.startswith("PRAGMA")]
+    if db.is_sqlite:
+        assert pragmas == [*SQLITE_STREAMING_PRAGMAS, *SQLITE_REPORT_PRAGMAS]
+        # every pooled connection is back at the report settings
+        assert db.read(lambda conn: conn.exec_driver_sql("PRAGMA cache_size").scalar()) == -200000
+    else:
+        assert pragmas == []
