@@ -7,17 +7,21 @@ from sqlalchemy import create_engine, text
 from tablero.migrate import upgrade
 
 
+def _acme_with_a_contact(conn) -> None:
+    conn.execute(text(
+        "INSERT INTO organization (id, key, name, timezone, created_at)"
+        " VALUES (1, 'acme', 'Acme', 'America/Sao_Paulo', 0)"))
+    conn.execute(text(
+        "INSERT INTO contact (organization_id, id, external_id, created_at)"
+        " VALUES (1, 1, 'c1', 1793070000)"))
+
+
 def test_upgrading_past_0002_fills_the_contact_activity_facts(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
     upgrade(url, "0001")
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO organization (id, key, name, timezone, created_at)"
-            " VALUES (1, 'acme', 'Acme', 'America/Sao_Paulo', 0)"))
-        conn.execute(text(
-            "INSERT INTO contact (organization_id, id, external_id, created_at)"
-            " VALUES (1, 1, 'c1', 1793070000)"))
+        _acme_with_a_contact(conn)
         # 2026-11-10 12:00 and 13:00 in São Paulo (UTC-3): one day, two outbound messages
         for i, ts in ((1, 1794322800), (2, 1794326400)):
             conn.execute(text(
@@ -38,12 +42,7 @@ def test_upgrading_past_0003_fills_the_order_facts(tmp_path):
     upgrade(url, "0002")
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO organization (id, key, name, timezone, created_at)"
-            " VALUES (1, 'acme', 'Acme', 'America/Sao_Paulo', 0)"))
-        conn.execute(text(
-            "INSERT INTO contact (organization_id, id, external_id, created_at)"
-            " VALUES (1, 1, 'c1', 1793070000)"))
+        _acme_with_a_contact(conn)
         # 2026-11-10 12:00 and 2026-11-12 23:30 in São Paulo (the latter 02:30 UTC on Nov 13)
         for i, ts in ((1, 1794322800), (2, 1794537000)):
             conn.execute(text(
