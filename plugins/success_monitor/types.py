@@ -211,7 +211,8 @@ class ContactNode:
     contact_id: strawberry.Private[int]
     segment: str
     recency_days: int = strawberry.field(
-        description="R: whole days (24 h) from the contact's last order to the period end."
+        description="R: calendar days (organization's time zone) from the date of the "
+        "contact's last order to the period's last day."
     )
     frequency: int = strawberry.field(description="F: orders placed before the period end.")
     average_value: Money = strawberry.field(
@@ -292,8 +293,9 @@ class Sales:
     previous_start: date
     previous_end: date
     recency: Comparison = strawberry.field(
-        description="Average, over the contacts who ordered in the period, of the whole days "
-        "from their last order in the period to the period end. Null without orders."
+        description="Average, over the contacts who ordered in the period, of the calendar "
+        "days from their last order in the period to the period's last day. Null without "
+        "orders."
     )
     frequency: Comparison = strawberry.field(description="Orders placed in the period.")
     buyers: Comparison = strawberry.field(

@@ -3,8 +3,8 @@
 The shop
 --------
 Period: CUSTOM 2026-11-01 .. 2026-11-20 (America/Sao_Paulo), so scores are as of the period end,
-2026-11-21 00:00 local. Every order is at 12:00 local, so R (whole 24 h days from the last order
-to the period end) is just "Nov 20 minus the order's date": Nov 20 -> 0 (12 h), Nov 17 -> 3.
+2026-11-21 00:00 local. Every order is at 12:00 local; R (calendar days from the last order's date
+to the period's last day) is "Nov 20 minus the order's date": Nov 20 -> 0, Nov 17 -> 3.
 
 Twelve contacts are scored (N = 12). score = 1 + floor(5 * W / 12), W = contacts strictly worse:
     W 0-2 -> 1,  W 3-4 -> 2,  W 5-7 -> 3,  W 8-9 -> 4,  W 10-11 -> 5.
