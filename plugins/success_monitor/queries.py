@@ -158,8 +158,12 @@ def last_day(f: ReportFilters) -> int:
     """D: the local date (days since 1970-01-01) of the scoring's last instant. R is ``D`` minus
     the last order's local date: calendar days in the organization's time zone, so an order
     yesterday is 1 day ago whatever the hour."""
-    zone = ZoneInfo(f.timezone)
-    end = dt.datetime.fromtimestamp(f.current.end_ts - 1, dt.UTC).astimezone(zone)
+    return last_day_before(f.current.end_ts, f.timezone)
+
+
+def last_day_before(end_ts: int, timezone: str) -> int:
+    """The local date (days since 1970-01-01) of the instant just before ``end_ts``."""
+    end = dt.datetime.fromtimestamp(end_ts - 1, dt.UTC).astimezone(ZoneInfo(timezone))
     return epoch_day(end.date())
 
 
@@ -836,7 +840,7 @@ def sales(
     conn = for_reports(conn)
     o = orders.c
     first_day, cut_day = epoch_day(previous.start), epoch_day(current.start)
-    current_last = last_day(f)
+    current_last = last_day_before(current.end_ts, f.timezone)
     previous_last = cut_day - 1
     day_end = local_midnight(
         dt.date(1970, 1, 1) + dt.timedelta(days=current_last + 1), ZoneInfo(f.timezone)
