@@ -150,7 +150,11 @@ def create_app(
         # Run the plugin's generator far enough to surface its input errors as a clean 400.
         iterator = iter(())
         conn = db.engine.connect()
-        restore = streaming(conn)
+        try:
+            restore = streaming(conn)
+        except Exception:
+            conn.close()
+            raise
 
         def close() -> None:
             try:

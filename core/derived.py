@@ -597,9 +597,9 @@ def _contact_activity(conn: Connection, org: dict, timezone: str, where: _Where,
 def _customer_orders(conn: Connection, org: dict, timezone: str, where: _Where,
                      replace: bool = True) -> None:
     """Rebuild the ``customer_orders`` and ``order_day`` rows of the contacts in scope from
-    their orders, and bring the ``order_day_total`` and ``buyer_day`` rollups along: the
-    replaced rows' sums are subtracted, the new rows' added (``replace=False``: the caller
-    already emptied all four tables)."""
+    their orders, and bring the ``customer_cell``, ``order_day_total`` and ``buyer_day`` rollups
+    along: the replaced rows' sums are subtracted, the new rows' added (``replace=False``: the
+    caller already emptied all five tables)."""
     if replace:
         _roll_up_order_days(conn, org, where, sign=-1)
         for table in ("order_day", "customer_orders"):

@@ -177,6 +177,13 @@ def local_day(column, f: ReportFilters, since: int = 0):
 MAX_LATE_ROWS = 50_000
 
 
+def _count_up_to_limit(conn: Connection, *conditions) -> int:
+    """Rows meeting ``conditions``, counted up to ``MAX_LATE_ROWS + 1`` (an index range read
+    that stops there)."""
+    limited = select(literal(1)).where(*conditions).limit(MAX_LATE_ROWS + 1).subquery()
+    return conn.execute(select(func.count()).select_from(limited)).scalar()
+
+
 @dataclass(frozen=True)
 class Source:
     """Where a scoring reads each contact's orders (decided once per request, see
@@ -199,17 +206,10 @@ def source(conn: Connection, f: ReportFilters) -> Source:
     """
     end_ts = f.current.end_ts
     o, c = orders.c, contacts.c
-
-    def late(column, table_org, *conditions):
-        limited = select(literal(1)).where(table_org == f.organization_id, *conditions)
-        return select(func.count()).select_from(limited.limit(MAX_LATE_ROWS + 1).subquery())
-
-    late_orders = conn.execute(
-        late(o.ordered_at, o.organization_id, o.ordered_at >= end_ts)
-    ).scalar()
-    late_deletions = conn.execute(
-        late(c.deleted_at, c.organization_id, c.deleted_at >= end_ts)
-    ).scalar()
+    late_orders = _count_up_to_limit(conn, o.organization_id == f.organization_id,
+                                     o.ordered_at >= end_ts)
+    late_deletions = _count_up_to_limit(conn, c.organization_id == f.organization_id,
+                                        c.deleted_at >= end_ts)
     facts = late_orders <= MAX_LATE_ROWS and late_deletions <= MAX_LATE_ROWS
     since = conn.execute(
         select(func.min(o.ordered_at)).where(o.organization_id == f.organization_id)
@@ -244,8 +244,9 @@ def rfm(f: ReportFilters, grid: SegmentGrid, src: Source, for_cells: bool = Fals
     Every contact with an order before the period end and not deleted by then is scored among
     all such contacts of the organization; the group/origin filters only mark which of them a
     report shows (``shown``). ``for_cells`` (the segment table, with ``src.cells``): only the
-    scored cells are wanted, so the single-currency cells of the contacts that are not late are
-    read from the customer orders' cell index, and ``per_contact`` holds the others only.
+    scored cells are wanted, so the single-currency cells come from the ``customer_cell`` rollup
+    (the late contacts' rows taken out), and ``per_contact`` holds the mixed-currency and the
+    late contacts only.
     """
     end_ts = f.current.end_ts
     today = literal(last_day(f), BigInteger)
@@ -820,8 +821,9 @@ def _subtract(rows: list, minus: list) -> list:
     """``(which, currency, orders, revenue)`` rows less the ``minus`` rows of the same key."""
     out = {(w, cur): [n, total] for w, cur, n, total in rows}
     for w, cur, n, total in minus:
-        out[(w, cur)][0] -= n
-        out[(w, cur)][1] -= total
+        entry = out.setdefault((w, cur), [0, 0])
+        entry[0] -= n
+        entry[1] -= total
     return [(w, cur, n, total) for (w, cur), (n, total) in out.items() if n]
 
 
@@ -854,12 +856,7 @@ def sales(
         f.group_id is None
         and f.origin is None
         and previous.end_ts == current.start_ts
-        and conn.execute(
-            select(func.count()).select_from(
-                select(literal(1)).where(*late_today).limit(MAX_LATE_ROWS + 1).subquery()
-            )
-        ).scalar()
-        <= MAX_LATE_ROWS
+        and _count_up_to_limit(conn, *late_today) <= MAX_LATE_ROWS
     )
     if rollups:
         totals = OrderDayTotal.__table__.c

@@ -847,7 +847,7 @@ def test_a_broken_grid_fails_the_registry_on_first_use():
 
 # The shop as of Nov 20 with nothing after: no order after Nov 20 (Carla's Nov 22 and Mara's
 # Nov 23 left out) and no deletion after it (Lia not deleted). Scoring then reads the customer
-# order facts (the segment table their cell index) and sales the day rollups.
+# order facts (the segment table the customer_cell rollup) and sales the day rollups.
 AS_OF_NOV_20 = [
     {k: v for k, v in r.items() if k != "deleted_at"} if r["id"] == "lia" else r
     for r in SHOP
@@ -899,7 +899,7 @@ def test_facts_rollups_and_orders_give_the_same_figures(
             for key in SEGMENT_KEYS:
                 variables = {"f": filters, "segment": key, "first": 3, "after": None}
                 figures.append(apis[name].data(PAGE, variables))
-        monkeypatch.setattr(queries, "MAX_LATE_ROWS", 50_000)
+        monkeypatch.undo()
         return figures, " ".join(statements)
 
     (facts, facts_sql), (corrected, corrected_sql), (grouped, grouped_sql) = (
@@ -907,11 +907,14 @@ def test_facts_rollups_and_orders_give_the_same_figures(
     )
     assert facts == corrected == grouped
     unfiltered = "origin" not in filters
-    # which facts each reading used: the cell index and the day rollups only without filters
+    # which facts each reading used: the rollups only without filters
     assert "customer_orders" in facts_sql and "customer_orders" in corrected_sql
-    assert ("order_day_total" in facts_sql) is unfiltered
-    assert ("order_day_total" in corrected_sql) is unfiltered
-    for table in ("customer_orders", "order_day_total", "buyer_day"):
+    for rollup in ("customer_cell", "order_day_total", "buyer_day"):
+        assert (rollup in facts_sql) is unfiltered
+        assert (rollup in corrected_sql) is unfiltered
+    # the corrected reading takes the late contacts out; the facts alone have none
+    assert "late AS" in corrected_sql and "late AS" not in facts_sql
+    for table in ("customer_orders", "customer_cell", "order_day_total", "buyer_day"):
         assert table not in grouped_sql
     # Lia kept (not deleted), Mara and Carla's late order left out: Carla R 3, F 4 as before
     carla = every_scored_contact(apis["facts"], filters=NOV)["carla"]
