@@ -39,10 +39,12 @@ from .models import (
     OPEN_STATUSES,
     PROFILES,
     NO_NEXT_DAY,
+    NO_PREVIOUS_DAY,
     Automation,
     BusinessSchedule,
     BuyerDay,
     Campaign,
+    CloseFact,
     ClosingReason,
     Contact,
     ContactActivity,
@@ -56,6 +58,8 @@ from .models import (
     OrderDayTotal,
     Organization,
     PlanUsage,
+    ReasonCloseBucket,
+    ReasonCloseDay,
     ResponseInterval,
     SalesOrder,
     Ticket,
@@ -73,7 +77,7 @@ from .periods import (
 from .permissions import Requires, check_capability
 from .quick_actions import QuickAction
 from .geo import STATES, UNKNOWN_STATE
-from .sql import median
+from .sql import bucket_bounds, duration_bucket_sql, median
 from .timeseries import (
     Comparison,
     Granularity,

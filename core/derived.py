@@ -66,7 +66,8 @@ from sqlalchemy.engine import Connection
 
 from . import business_hours, geo
 from .db import Database
-from .models import EFFECTIVE_MESSAGE_CHANNELS, NO_NEXT_DAY, ResponseInterval
+from .models import EFFECTIVE_MESSAGE_CHANNELS, NO_NEXT_DAY, NO_PREVIOUS_DAY, ResponseInterval
+from .sql import duration_bucket_sql
 from .timeseries import DAY as DAY_SECONDS
 from .timeseries import offset_segments
 
@@ -162,6 +163,7 @@ def refresh(
             _contact_facts(conn, org, schedules, where_contact)
             _contact_activity(conn, org, schedules.timezone, where_contact)
             _customer_orders(conn, org, schedules.timezone, where_contact)
+            _close_facts(conn, org, schedules.timezone, where_contact)
     conn.execute(
         text("UPDATE organization SET refreshed_at = :now WHERE id = :org"),
         {"now": now, "org": organization_id},
@@ -210,13 +212,16 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
     org = {"org": org_id}
     _effective(conn, org, None)
     conn.execute(text("DELETE FROM contact_activity WHERE organization_id = :org"), org)
-    for table in ("customer_orders", "order_day", "customer_cell", "order_day_total", "buyer_day"):
+    for table in ("customer_orders", "order_day", "customer_cell", "order_day_total", "buyer_day",
+                  *CLOSE_TABLES):
         conn.execute(text(f"DELETE FROM {table} WHERE organization_id = :org"), org)
     for table, steps in (
         # states first: the activity rows copy each contact's state
         ("contact", ([_states] if phone_states else [])
          + [_contact_facts, _contact_activity, _customer_orders]),
         ("conversation", [_conversation_facts, _intervals]),
+        # after the conversations' times to close
+        ("contact", [_close_facts]),
     ):
         max_id = conn.execute(
             text(f"SELECT COALESCE(MAX(id), 0) FROM {table} WHERE organization_id = :org"), org
@@ -228,7 +233,7 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
                     step(conn, org, where)
                 elif step is _contact_activity:
                     step(conn, org, schedules.timezone, where, replace=False)
-                elif step is _customer_orders:
+                elif step in (_customer_orders, _close_facts):
                     step(conn, org, schedules.timezone, where, replace=False)
                 else:
                     step(conn, org, schedules, where)
@@ -711,6 +716,91 @@ def _drop_empty_rollups(conn: Connection, org: dict) -> None:
         text("DELETE FROM order_day_total WHERE organization_id = :org AND orders = 0"), org
     )
     conn.execute(text("DELETE FROM buyer_day WHERE organization_id = :org AND buyers = 0"), org)
+
+
+# The resolution table's row of a closed conversation: 0 (Assignments) when transferred, else its
+# closing reason; NULL (no row) with neither.
+ROW_KEY_SQL = "CASE WHEN transferred_to_id IS NOT NULL THEN 0 ELSE closing_reason_id END"
+CLOSE_TABLES = ("close_fact", "reason_close_day", "reason_close_bucket")
+
+
+def _close_facts(conn: Connection, org: dict, timezone: str, where: _Where,
+                 replace: bool = True) -> None:
+    """Rebuild the ``close_fact`` rows of the contacts in scope from their conversations (after
+    :func:`_conversation_facts`: the buckets are of the stored times to close) and bring the
+    ``reason_close_day`` / ``reason_close_bucket`` rollups along: the replaced rows' counts are
+    subtracted, the new rows' added (``replace=False``: the caller already emptied all three)."""
+    if replace:
+        _roll_up_closes(conn, org, where, sign=-1)
+        conn.execute(
+            text(f"DELETE FROM close_fact WHERE organization_id = :org AND {where('contact_id')}"),
+            org,
+        )
+    closed = (
+        f"organization_id = :org AND {where('contact_id')} AND closed_at IS NOT NULL"
+        " AND (transferred_to_id IS NOT NULL OR closing_reason_id IS NOT NULL)"
+    )
+    lo, hi = conn.execute(
+        text(f"SELECT MIN(closed_at), MAX(closed_at) FROM conversation WHERE {closed}"), org
+    ).one()
+    if lo is None:
+        if replace:
+            _drop_empty_close_rollups(conn, org)
+        return
+    day = _local_day_sql("closed_at", timezone, int(lo), int(hi) + 1)
+    conn.execute(
+        text(
+            "INSERT INTO close_fact (organization_id, conversation_id, contact_id, row_key, day,"
+            " prev_day, close_business_s, close_calendar_s, business_bucket, calendar_bucket)"
+            " SELECT :org, id, contact_id, row_key, day,"
+            f"  COALESCE(LAG(day) OVER (PARTITION BY contact_id, row_key ORDER BY closed_at, id),"
+            f"   {NO_PREVIOUS_DAY}), close_business_s, close_calendar_s,"
+            f"  {duration_bucket_sql('close_business_s')}, {duration_bucket_sql('close_calendar_s')}"
+            " FROM ("
+            f"  SELECT id, contact_id, {ROW_KEY_SQL} AS row_key, {day} AS day, closed_at,"
+            f"   close_business_s, close_calendar_s FROM conversation WHERE {closed}"
+            " ) c"
+        ),
+        org,
+    )
+    _roll_up_closes(conn, org, where, sign=1)
+    if replace:
+        _drop_empty_close_rollups(conn, org)
+
+
+def _roll_up_closes(conn: Connection, org: dict, where: _Where, sign: int) -> None:
+    """Add (``sign=1``) or subtract (``-1``) the scope's ``close_fact`` rows to the rollups."""
+    scope = f"organization_id = :org AND {where('contact_id')}"
+    conn.execute(
+        text(
+            "INSERT INTO reason_close_day (organization_id, row_key, day, prev_day, conversations)"
+            f" SELECT :org, row_key, day, prev_day, {sign} * COUNT(*) FROM close_fact"
+            f" WHERE {scope} GROUP BY row_key, day, prev_day"
+            " ON CONFLICT (organization_id, row_key, day, prev_day) DO UPDATE SET"
+            "  conversations = reason_close_day.conversations + excluded.conversations"
+        ),
+        org,
+    )
+    for measure, column in ((0, "business_bucket"), (1, "calendar_bucket")):
+        conn.execute(
+            text(
+                "INSERT INTO reason_close_bucket (organization_id, row_key, day, measure, bucket,"
+                " conversations)"
+                f" SELECT :org, row_key, day, {measure}, {column}, {sign} * COUNT(*)"
+                f" FROM close_fact WHERE {scope} AND {column} IS NOT NULL"
+                f" GROUP BY row_key, day, {column}"
+                " ON CONFLICT (organization_id, row_key, day, measure, bucket) DO UPDATE SET"
+                "  conversations = reason_close_bucket.conversations + excluded.conversations"
+            ),
+            org,
+        )
+
+
+def _drop_empty_close_rollups(conn: Connection, org: dict) -> None:
+    for table in CLOSE_TABLES[1:]:
+        conn.execute(
+            text(f"DELETE FROM {table} WHERE organization_id = :org AND conversations = 0"), org
+        )
 
 
 def _by_conversation_and_answer(row: tuple) -> tuple:

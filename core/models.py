@@ -461,6 +461,69 @@ class BuyerDay(SQLModel, table=True):
     buyers: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+NO_PREVIOUS_DAY = -1
+
+
+class CloseFact(SQLModel, table=True):
+    """derived: a conversation closed with a row of the resolution table (``row_key``: 0 when
+    transferred, the Assignments row; else its closing reason's id), on local ``day``, with the
+    contact's previous close day in the same row (:data:`NO_PREVIOUS_DAY` if none; the same
+    day for a second close that day) and the duration buckets (:func:`tablero.duration_bucket`)
+    of its times to close (copied, with their values). Rebuilt per contact; the two rollups below are sums over these rows,
+    kept up to date by adding the new rows' counts and subtracting the replaced ones'."""
+
+    __tablename__ = "close_fact"
+    __table_args__ = (
+        _ref("contact_id", "contact"),
+        Index("ix_close_fact_contact", "organization_id", "contact_id"),
+        # a median's bucket: its values in day order (the exact median is read from them)
+        Index("ix_close_fact_business", "organization_id", "row_key", "business_bucket", "day",
+              "close_business_s"),
+        Index("ix_close_fact_calendar", "organization_id", "row_key", "calendar_bucket", "day",
+              "close_calendar_s"),
+        {"sqlite_with_rowid": False},
+    )
+    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    conversation_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    contact_id: int
+    row_key: int
+    day: int
+    prev_day: int
+    close_business_s: int | None = _epoch(nullable=True)
+    close_calendar_s: int | None = _epoch(nullable=True)
+    business_bucket: int | None = None
+    calendar_bucket: int | None = None
+
+
+class ReasonCloseDay(SQLModel, table=True):
+    """derived rollup: conversations closed per (row of the resolution table, local day, the
+    contact's previous close day in that row). A row's distinct contacts over the days ``[a,
+    b)`` are the conversations with ``day`` in it and ``prev_day < a`` (each contact's first
+    close there)."""
+
+    __tablename__ = "reason_close_day"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    row_key: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    prev_day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    conversations: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class ReasonCloseBucket(SQLModel, table=True):
+    """derived rollup: conversations closed per (row, local day, measure: 0 business / 1
+    calendar, duration bucket), the histogram exact medians start from."""
+
+    __tablename__ = "reason_close_bucket"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    row_key: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    measure: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    bucket: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    conversations: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class PlanUsage(SQLModel, table=True):
     __tablename__ = "plan_usage"
     organization_id: int = Field(primary_key=True, foreign_key="organization.id")

@@ -100,3 +100,32 @@ def _sqlite_windowed_medians(conn: Connection, sub, keys: list, value) -> list[t
         .group_by(*rkeys)
     )
     return [tuple(row) for row in conn.execute(stmt).all()]
+
+
+# ---------------------------------------------------------------------------------------------
+# Duration buckets: the histograms exact medians start from
+# ---------------------------------------------------------------------------------------------
+
+
+def duration_bucket_sql(column: str) -> str:
+    """SQL (SQLite and PostgreSQL): the bucket of a non-negative integer ``column`` — its number
+    of decimal digits times 100 plus its first two digits (``7`` -> 107, ``42`` -> 242,
+    ``3600`` -> 436): about 90 buckets per power of ten, each at most a tenth of its values
+    wide, ordered as the values are. Negative values share bucket 0; NULL stays NULL."""
+    text_value = f"CAST({column} AS TEXT)"
+    return (
+        f"(CASE WHEN {column} IS NULL THEN NULL WHEN {column} < 0 THEN 0"
+        f" ELSE LENGTH({text_value}) * 100 + CAST(SUBSTR({text_value}, 1, 2) AS INTEGER) END)"
+    )
+
+
+def bucket_bounds(bucket: int) -> tuple[int | None, int]:
+    """The values ``[low, high)`` of a :func:`duration_bucket_sql` bucket (``low`` None: every
+    negative value)."""
+    digits, lead = divmod(bucket, 100)
+    if digits == 0:
+        return None, 0
+    if digits == 1:
+        return lead, lead + 1
+    scale = 10 ** (digits - 2)
+    return lead * scale, (lead + 1) * scale

@@ -667,3 +667,95 @@ def test_order_days_and_their_rollups_follow_every_change(db, make_org):
     assert buyers == [(nov(9), NO_NEXT_DAY, 1), (nov(12), NO_NEXT_DAY, 1)]
     assert customers == [("c1", nov(9), t), ("c2", nov(12), f)]
     assert ("c2", nov(12), "BRL", 2, 30_000, NO_NEXT_DAY, t) in days
+
+
+def test_close_facts_and_their_rollups_follow_every_change(db, make_org):
+    """close_fact per closed conversation (row, local day, the contact's previous close day in
+    that row, duration buckets), and the rollups reason_close_day / reason_close_bucket, kept by
+    subtracting and adding: after each change they equal what a whole refresh computes."""
+    org_id, _ = make_org()
+    nov = lambda d: (datetime(2026, 11, d).date() - datetime(1970, 1, 1).date()).days
+
+    def read():
+        def q(conn, sql):
+            return [tuple(r) for r in conn.execute(text(sql), {"org": org_id})]
+        return db.read(lambda conn: (
+            q(conn, "SELECT v.external_id, k.external_id, CASE WHEN f.row_key = 0 THEN 'T'"
+                    " ELSE r.external_id END, f.day, f.prev_day, f.close_business_s,"
+                    " f.close_calendar_s, f.business_bucket, f.calendar_bucket FROM close_fact f"
+                    " JOIN conversation v ON v.organization_id = f.organization_id"
+                    " AND v.id = f.conversation_id"
+                    " JOIN contact k ON k.organization_id = f.organization_id AND k.id = f.contact_id"
+                    " LEFT JOIN closing_reason r ON r.organization_id = f.organization_id"
+                    " AND r.id = f.row_key WHERE f.organization_id = :org ORDER BY 1"),
+            q(conn, "SELECT row_key, day, prev_day, conversations FROM reason_close_day"
+                    " WHERE organization_id = :org ORDER BY 1, 2, 3"),
+            q(conn, "SELECT row_key, day, measure, bucket, conversations FROM reason_close_bucket"
+                    " WHERE organization_id = :org ORDER BY 1, 2, 3, 4"),
+        ))
+
+    def same_as_a_whole_refresh(state):
+        refresh(db, org_id)
+        assert read() == state
+        return state
+
+    def closed(vid, cid, started, ended, reason=None, **more):
+        return conversation(vid, cid, "ana", started, status="CLOSED", closed_at=ended,
+                            closing_reason=reason, **more)
+
+    load(db, org_id, [
+        contact("c1", "2026-11-01 08:00"),
+        contact("c2", "2026-11-01 08:00"),
+        # Mon Nov 9, 09:00-10:00: 3600 s of both
+        closed("v1", "c1", "2026-11-09 09:00", "2026-11-09 10:00", "venta"),
+        # the same contact, the same reason, the same day: its previous close is that day
+        closed("v2", "c1", "2026-11-09 11:00", "2026-11-09 11:05", "venta"),
+        # 23:30 local (02:30 UTC the next day) is Nov 10's close; 17:30-18:00 in business hours
+        closed("v3", "c1", "2026-11-10 17:30", "2026-11-10 23:30", "venta"),
+        # a transfer: the Assignments row (0)
+        closed("v4", "c2", "2026-11-10 09:00", "2026-11-10 09:00", transferred_to="bia"),
+        closed("v5", "c2", "2026-11-12 09:00", "2026-11-12 09:42", "no-interesado"),
+        # closed without a reason or a transfer: no row, no fact
+        closed("v6", "c2", "2026-11-12 10:00", "2026-11-12 11:00"),
+        conversation("v7", "c2", "ana", "2026-11-12 12:00"),  # open
+    ])
+    facts, days, buckets = same_as_a_whole_refresh(read())
+    none = -1  # NO_PREVIOUS_DAY
+    assert facts == [
+        ("v1", "c1", "venta", nov(9), none, 3600, 3600, 436, 436),
+        ("v2", "c1", "venta", nov(9), nov(9), 300, 300, 330, 330),
+        ("v3", "c1", "venta", nov(10), nov(9), 1800, 21600, 418, 521),
+        ("v4", "c2", "T", nov(10), none, 0, 0, 100, 100),
+        ("v5", "c2", "no-interesado", nov(12), none, 2520, 2520, 425, 425),
+    ]
+    venta, no_interesado = (
+        db.read(lambda conn: conn.execute(text(
+            "SELECT id FROM closing_reason WHERE organization_id = :org AND external_id = :r"),
+            {"org": org_id, "r": r}).scalar()) for r in ("venta", "no-interesado")
+    )
+    assert days == sorted([
+        (0, nov(10), none, 1),
+        (venta, nov(9), none, 1), (venta, nov(9), nov(9), 1), (venta, nov(10), nov(9), 1),
+        (no_interesado, nov(12), none, 1),
+    ])
+    assert (venta, nov(9), 0, 436, 1) in buckets and (venta, nov(10), 1, 521, 1) in buckets
+    assert sum(n for *_, n in buckets) == 2 * len(facts)
+
+    # v1 moves to c2 and to Nov 11 (Wed) 09:00-09:20; v5 becomes a sale; v4's transfer is undone
+    load(db, org_id, [
+        closed("v1", "c2", "2026-11-11 09:00", "2026-11-11 09:20", "venta"),
+        closed("v5", "c2", "2026-11-12 09:00", "2026-11-12 09:42", "venta"),
+        closed("v4", "c2", "2026-11-10 09:00", "2026-11-10 09:00"),
+    ])
+    facts, days, buckets = same_as_a_whole_refresh(read())
+    assert facts == [
+        ("v1", "c2", "venta", nov(11), none, 1200, 1200, 412, 412),
+        ("v2", "c1", "venta", nov(9), none, 300, 300, 330, 330),
+        ("v3", "c1", "venta", nov(10), nov(9), 1800, 21600, 418, 521),
+        ("v5", "c2", "venta", nov(12), nov(11), 2520, 2520, 425, 425),
+    ]
+    assert days == [
+        (venta, nov(9), none, 1), (venta, nov(10), nov(9), 1),
+        (venta, nov(11), none, 1), (venta, nov(12), nov(11), 1),
+    ]
+    assert sum(n for *_, n in buckets) == 2 * len(facts)

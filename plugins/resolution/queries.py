@@ -22,18 +22,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, distinct, func, literal_column, or_, select
+from sqlalchemy import and_, case, distinct, exists, func, literal, literal_column, or_, select, union_all
 from sqlalchemy.engine import Connection
 from tablero import (
+    CloseFact,
     ClosingReasonRule,
     Conversation,
     Granularity,
+    ReasonCloseBucket,
+    ReasonCloseDay,
     ReasonInfo,
     ReportFilters,
+    bucket_bounds,
     bucket_index,
     bucket_starts,
     closed_condition,
+    day_bucket_index,
+    epoch_day,
+    local_midnight,
     make_series,
     median,
     organization_reasons,
@@ -65,6 +74,12 @@ def _row_key():
         (_c.transferred_to_id.is_not(None), literal_column(str(_ASSIGNMENTS_KEY))),
         else_=_c.closing_reason_id,
     )
+
+
+def closing_keys(reasons: Sequence[ReasonInfo]) -> list[int]:
+    """The row keys whose conversations count as closed: Assignments and the reasons that
+    close (after the plugins' rules)."""
+    return [_ASSIGNMENTS_KEY] + [r.id for r in reasons if r.closes]
 
 
 def _closed_in_period(f: ReportFilters) -> list:
@@ -138,6 +153,9 @@ def reason_medians(
     than one median over a UNION of both). The two measures are independent statements, so the
     GraphQL field computes them concurrently."""
     reasons = organization_reasons(conn, f.organization_id, rules)
+    window = fact_window(conn, f)
+    if window is not None:
+        return _fact_medians(conn, window, closing_keys(reasons), measure)
     closed = closed_condition(Conversation, reasons)
     conditions = _closed_in_period(f)
     key = _row_key().label("reason_row")
@@ -166,6 +184,19 @@ def reason_counts(
     reasons = organization_reasons(conn, f.organization_id, rules)
     closed = closed_condition(Conversation, reasons)
     conditions = _closed_in_period(f)
+    window = fact_window(conn, f)
+    if window is not None:
+        by_row = _fact_counts(conn, window)
+        keys = closing_keys(reasons)
+        (total_contacts,) = conn.execute(
+            select(func.count(distinct(_c.contact_id))).where(*conditions, closed)
+        ).one()
+        return ReasonCounts(
+            reasons,
+            by_row,
+            sum(by_row.get(k, (0, 0))[0] for k in keys),
+            int(total_contacts),
+        )
     key = _row_key().label("reason_row")
     by_row = {
         row_key: (conversations, contacts)
@@ -235,13 +266,17 @@ def reasons_over_time(
     """Per row of the table, conversations closed per bucket (one grouped query for all rows)."""
     reasons = organization_reasons(conn, f.organization_id, rules)
     rng = f.current
-    key = _row_key().label("reason_row")
-    bucket = bucket_index(_c.closed_at, rng, granularity).label("bucket")
-    by_row: dict[int, list[tuple[int, int]]] = {}
-    for row_key, index, count in conn.execute(
-        select(key, bucket, func.count()).where(*_closed_in_period(f)).group_by(key, bucket)
-    ):
-        by_row.setdefault(row_key, []).append((index, count))
+    window = fact_window(conn, f)
+    if window is not None:
+        by_row = _fact_series(conn, window, rng, granularity)
+    else:
+        key = _row_key().label("reason_row")
+        bucket = bucket_index(_c.closed_at, rng, granularity).label("bucket")
+        by_row = {}
+        for row_key, index, count in conn.execute(
+            select(key, bucket, func.count()).where(*_closed_in_period(f)).group_by(key, bucket)
+        ):
+            by_row.setdefault(row_key, []).append((index, count))
 
     series = []
     closed_counts: list[tuple[int, int]] = []
@@ -259,3 +294,212 @@ def reasons_over_time(
         reasons=series,
         closed=make_series(rng, granularity, closed_counts),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the close facts (tablero's ``close_fact`` and its two rollups)
+# ---------------------------------------------------------------------------------------------
+
+_f = CloseFact.__table__.c
+_d = ReasonCloseDay.__table__.c
+# False: every figure is read from the conversations (the tests compare both readings)
+READ_FACTS = True
+_b = ReasonCloseBucket.__table__.c
+
+
+@dataclass(frozen=True)
+class FactWindow:
+    """How a period is read from the close facts: whole local days ``[first, cut)`` from the
+    rollups, and the conversations closed in ``[tail_start, end_ts)`` (the part of the day
+    ``cut`` before ``asOf``) from their ``close_fact`` rows; ``tail_start`` None: no such part."""
+
+    organization_id: int
+    first: int
+    cut: int
+    tail_start: int | None
+    end_ts: int
+
+
+def fact_window(conn: Connection, f: ReportFilters) -> FactWindow | None:
+    """The facts' reading of ``f``'s current period, or None when the facts cannot answer it:
+    a group, origin, channel or advisor filter, or an AGENT's scope (the facts are kept per
+    organization only; those read the conversations)."""
+    if not READ_FACTS or any(
+        value is not None
+        for value in (f.group_id, f.origin, f.channel, f.advisor_id, f.scope_advisor_id)
+    ):
+        return None
+    rng = f.current
+    tz = ZoneInfo(rng.timezone)
+    if rng.start_ts != local_midnight(rng.start, tz):
+        return None
+    cut = datetime.fromtimestamp(rng.end_ts, tz).date()  # first day not wholly inside
+    tail_start = max(rng.start_ts, local_midnight(cut, tz))
+    if tail_start < rng.end_ts and not conn.execute(
+        select(exists().where(_c.organization_id == f.organization_id, _c.closed_at >= rng.end_ts))
+    ).scalar():
+        # nothing closed after the end: the cut day's rollups hold only what closed before it
+        cut, tail_start = cut + timedelta(days=1), rng.end_ts
+    return FactWindow(
+        f.organization_id,
+        epoch_day(rng.start),
+        epoch_day(cut),
+        tail_start if tail_start < rng.end_ts else None,
+        rng.end_ts,
+    )
+
+
+def _tail_facts(w: FactWindow, *columns):
+    """SELECT ``columns`` of the ``close_fact`` rows of the conversations closed in the tail."""
+    return (
+        select(*columns)
+        .select_from(CloseFact.__table__)
+        .join(
+            Conversation.__table__,
+            and_(_c.organization_id == _f.organization_id, _c.id == _f.conversation_id),
+        )
+        .where(
+            _f.organization_id == w.organization_id,
+            _f.day == w.cut,
+            _c.closed_at >= w.tail_start,
+            _c.closed_at < w.end_ts,
+        )
+    )
+
+
+def _close_days(w: FactWindow):
+    """Subquery ``(row_key, day, prev_day, n)``: conversations closed in the window."""
+    whole = select(_d.row_key, _d.day, _d.prev_day, _d.conversations.label("n")).where(
+        _d.organization_id == w.organization_id, _d.day >= w.first, _d.day < w.cut
+    )
+    if w.tail_start is None:
+        return whole.subquery("closes")
+    tail = _tail_facts(w, _f.row_key, _f.day, _f.prev_day, literal(1).label("n"))
+    return union_all(whole, tail).subquery("closes")
+
+
+def _fact_counts(conn: Connection, w: FactWindow) -> dict[int, tuple[int, int]]:
+    """``{row key: (conversations, contacts)}``: a contact counts in a row on its first close
+    there in the window (its previous close in that row, if any, is before the window)."""
+    days = _close_days(w)
+    first_close = case((days.c.prev_day < w.first, days.c.n), else_=0)
+    return {
+        row_key: (int(conversations), int(contacts))
+        for row_key, conversations, contacts in conn.execute(
+            select(days.c.row_key, func.sum(days.c.n), func.sum(first_close)).group_by(
+                days.c.row_key
+            )
+        )
+    }
+
+
+def _fact_medians(
+    conn: Connection, w: FactWindow, closing_keys: Sequence[int], measure: int
+) -> dict[tuple[int, int], float | None]:
+    """Exact medians of one measure per row and for the totals (the rows in ``closing_keys``),
+    from the duration histogram: one statement finds each group's bucket(s) holding the middle
+    rank(s) (``reason_close_bucket`` over the window's days, plus the tail), a second reads
+    only those buckets' values (``close_fact`` through its bucket index) at those ranks."""
+    bucket_column = _f.business_bucket if measure == BUSINESS else _f.calendar_bucket
+    value_column = _f.close_business_s if measure == BUSINESS else _f.close_calendar_s
+    parts = [
+        select(_b.row_key, _b.bucket, _b.conversations.label("n")).where(
+            _b.organization_id == w.organization_id,
+            _b.measure == measure,
+            _b.day >= w.first,
+            _b.day < w.cut,
+        )
+    ]
+    if w.tail_start is not None:
+        parts.append(
+            _tail_facts(w, _f.row_key, bucket_column.label("bucket"), literal(1).label("n"))
+            .where(bucket_column.is_not(None))
+        )
+    units = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("units")
+    closing = units.c.row_key.in_(list(closing_keys) or [-2])
+    histogram = union_all(
+        select(units.c.row_key.label("g"), units.c.bucket, func.sum(units.c.n).label("c"))
+        .group_by(units.c.row_key, units.c.bucket),
+        select(literal(_TOTAL_KEY).label("g"), units.c.bucket, func.sum(units.c.n))
+        .where(closing)
+        .group_by(units.c.bucket),
+    ).subquery("histogram")
+    h = histogram.c
+    running = (
+        select(
+            h.g,
+            h.bucket,
+            h.c,
+            (func.sum(h.c).over(partition_by=h.g, order_by=h.bucket, rows=(None, 0)) - h.c)
+            .label("before"),
+            func.sum(h.c).over(partition_by=h.g).label("total"),
+        ).subquery("running")
+    )
+    r = running.c
+    targets = conn.execute(
+        select(r.g, r.bucket, r.before, r.c, r.total).where(
+            # the bucket holds the middle rank (n+1)//2 or (n+2)//2, in integers
+            2 * r.before <= r.total, 2 * (r.before + r.c) >= r.total
+        )
+    ).all()
+
+    picks = []
+    for index, (group, bucket, before, count, total) in enumerate(targets):
+        before, count, total = int(before), int(count), int(total)
+        ranks = sorted({(total + 1) // 2, (total + 2) // 2})  # 1-based middle rank(s)
+        inside = [rank - before for rank in ranks if before < rank <= before + count]
+        low, high = bucket_bounds(int(bucket))
+        row_keys = list(closing_keys) if group == _TOTAL_KEY else [group]
+        in_bucket = [
+            _f.organization_id == w.organization_id,
+            _f.row_key.in_(row_keys or [-2]),
+            bucket_column == bucket,
+            value_column < high,
+        ]
+        if low is not None:
+            in_bucket.append(value_column >= low)
+        days = [select(value_column.label("v")).where(*in_bucket, _f.day >= w.first, _f.day < w.cut)]
+        if w.tail_start is not None:
+            days.append(_tail_facts(w, value_column.label("v")).where(*in_bucket))
+        values = (days[0] if len(days) == 1 else union_all(*days)).subquery()
+        middle = (
+            select(values.c.v).order_by(values.c.v)
+            .limit(len(inside)).offset(inside[0] - 1).subquery()
+        )
+        picks.append(
+            select(
+                literal(index).label("i"), func.sum(middle.c.v).label("s"),
+                func.count(middle.c.v).label("k"),
+            )
+        )
+    sums: dict[int, list[float]] = {}
+    if picks:
+        for index, total_value, picked in conn.execute(
+            picks[0] if len(picks) == 1 else union_all(*picks)
+        ):
+            group = targets[int(index)][0]
+            acc = sums.setdefault(group, [0.0, 0])
+            acc[0] += float(total_value or 0)
+            acc[1] += int(picked)
+    medians: dict[tuple[int, int], float | None] = {
+        (group, measure): value / picked for group, (value, picked) in sums.items() if picked
+    }
+    medians.setdefault((_TOTAL_KEY, measure), None)
+    return medians
+
+
+def _fact_series(conn: Connection, w: FactWindow, rng, granularity: Granularity):
+    """``{row key: [(bucket index, conversations)]}`` from the close facts."""
+    days = _close_days(w)
+    per_day = (
+        select(days.c.row_key, days.c.day, func.sum(days.c.n).label("n"))
+        .group_by(days.c.row_key, days.c.day)
+        .subquery()
+    )
+    bucket = day_bucket_index(per_day.c.day, rng, granularity).label("bucket")
+    by_row: dict[int, list[tuple[int, int]]] = {}
+    for row_key, index, count in conn.execute(
+        select(per_day.c.row_key, bucket, func.sum(per_day.c.n)).group_by(per_day.c.row_key, bucket)
+    ):
+        by_row.setdefault(row_key, []).append((index, count))
+    return by_row
