@@ -720,7 +720,8 @@ def _drop_empty_rollups(conn: Connection, org: dict) -> None:
 
 # The resolution table's row of a closed conversation: 0 (Assignments) when transferred, else its
 # closing reason; NULL (no row) with neither.
-ROW_KEY_SQL = "CASE WHEN transferred_to_id IS NOT NULL THEN 0 ELSE closing_reason_id END"
+ROW_KEY_SQL = "CASE WHEN v.transferred_to_id IS NOT NULL THEN 0 ELSE v.closing_reason_id END"
+CLOSED_ROW_KEY = -1  # reason_close_day's row of the closed conversations
 CLOSE_TABLES = ("close_fact", "reason_close_day", "reason_close_bucket")
 
 
@@ -737,28 +738,36 @@ def _close_facts(conn: Connection, org: dict, timezone: str, where: _Where,
             org,
         )
     closed = (
-        f"organization_id = :org AND {where('contact_id')} AND closed_at IS NOT NULL"
-        " AND (transferred_to_id IS NOT NULL OR closing_reason_id IS NOT NULL)"
+        f"v.organization_id = :org AND {where('v.contact_id')} AND v.closed_at IS NOT NULL"
+        " AND (v.transferred_to_id IS NOT NULL OR v.closing_reason_id IS NOT NULL)"
     )
     lo, hi = conn.execute(
-        text(f"SELECT MIN(closed_at), MAX(closed_at) FROM conversation WHERE {closed}"), org
+        text(f"SELECT MIN(v.closed_at), MAX(v.closed_at) FROM conversation v WHERE {closed}"), org
     ).one()
     if lo is None:
         if replace:
             _drop_empty_close_rollups(conn, org)
         return
-    day = _local_day_sql("closed_at", timezone, int(lo), int(hi) + 1)
+    day = _local_day_sql("v.closed_at", timezone, int(lo), int(hi) + 1)
     conn.execute(
         text(
             "INSERT INTO close_fact (organization_id, conversation_id, contact_id, row_key, day,"
-            " prev_day, close_business_s, close_calendar_s, business_bucket, calendar_bucket)"
+            " prev_day, prev_closed_day, close_business_s, close_calendar_s, business_bucket,"
+            " calendar_bucket)"
             " SELECT :org, id, contact_id, row_key, day,"
             f"  COALESCE(LAG(day) OVER (PARTITION BY contact_id, row_key ORDER BY closed_at, id),"
-            f"   {NO_PREVIOUS_DAY}), close_business_s, close_calendar_s,"
+            f"   {NO_PREVIOUS_DAY}),"
+            "  CASE WHEN closing = 1 THEN COALESCE(LAG(day) OVER"
+            f"   (PARTITION BY contact_id, closing ORDER BY closed_at, id), {NO_PREVIOUS_DAY}) END,"
+            "  close_business_s, close_calendar_s,"
             f"  {duration_bucket_sql('close_business_s')}, {duration_bucket_sql('close_calendar_s')}"
             " FROM ("
-            f"  SELECT id, contact_id, {ROW_KEY_SQL} AS row_key, {day} AS day, closed_at,"
-            f"   close_business_s, close_calendar_s FROM conversation WHERE {closed}"
+            f"  SELECT v.id, v.contact_id, {ROW_KEY_SQL} AS row_key, {day} AS day, v.closed_at,"
+            "   v.close_business_s, v.close_calendar_s,"
+            "   CASE WHEN v.transferred_to_id IS NOT NULL OR r.closes THEN 1 ELSE 0 END AS closing"
+            "  FROM conversation v LEFT JOIN closing_reason r"
+            "   ON r.organization_id = v.organization_id AND r.id = v.closing_reason_id"
+            f"  WHERE {closed}"
             " ) c"
         ),
         org,
@@ -773,10 +782,21 @@ def _roll_up_closes(conn: Connection, org: dict, where: _Where, sign: int) -> No
     scope = f"organization_id = :org AND {where('contact_id')}"
     conn.execute(
         text(
-            "INSERT INTO reason_close_day (organization_id, row_key, day, prev_day, conversations)"
-            f" SELECT :org, row_key, day, prev_day, {sign} * COUNT(*) FROM close_fact"
-            f" WHERE {scope} GROUP BY row_key, day, prev_day"
-            " ON CONFLICT (organization_id, row_key, day, prev_day) DO UPDATE SET"
+            "INSERT INTO reason_close_day (organization_id, day, row_key, prev_day, conversations)"
+            f" SELECT :org, day, row_key, prev_day, {sign} * COUNT(*) FROM close_fact"
+            f" WHERE {scope} GROUP BY day, row_key, prev_day"
+            " ON CONFLICT (organization_id, day, row_key, prev_day) DO UPDATE SET"
+            "  conversations = reason_close_day.conversations + excluded.conversations"
+        ),
+        org,
+    )
+    conn.execute(
+        text(
+            "INSERT INTO reason_close_day (organization_id, day, row_key, prev_day, conversations)"
+            f" SELECT :org, day, {CLOSED_ROW_KEY}, prev_closed_day, {sign} * COUNT(*)"
+            f" FROM close_fact WHERE {scope} AND prev_closed_day IS NOT NULL"
+            " GROUP BY day, prev_closed_day"
+            " ON CONFLICT (organization_id, day, row_key, prev_day) DO UPDATE SET"
             "  conversations = reason_close_day.conversations + excluded.conversations"
         ),
         org,
@@ -784,12 +804,12 @@ def _roll_up_closes(conn: Connection, org: dict, where: _Where, sign: int) -> No
     for measure, column in ((0, "business_bucket"), (1, "calendar_bucket")):
         conn.execute(
             text(
-                "INSERT INTO reason_close_bucket (organization_id, row_key, day, measure, bucket,"
+                "INSERT INTO reason_close_bucket (organization_id, measure, day, row_key, bucket,"
                 " conversations)"
-                f" SELECT :org, row_key, day, {measure}, {column}, {sign} * COUNT(*)"
+                f" SELECT :org, {measure}, day, row_key, {column}, {sign} * COUNT(*)"
                 f" FROM close_fact WHERE {scope} AND {column} IS NOT NULL"
-                f" GROUP BY row_key, day, {column}"
-                " ON CONFLICT (organization_id, row_key, day, measure, bucket) DO UPDATE SET"
+                f" GROUP BY day, row_key, {column}"
+                " ON CONFLICT (organization_id, measure, day, row_key, bucket) DO UPDATE SET"
                 "  conversations = reason_close_bucket.conversations + excluded.conversations"
             ),
             org,

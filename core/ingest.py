@@ -1127,6 +1127,10 @@ def _store_chunk(conn: Connection, org_id: int, chunk: _Chunk, now: int) -> dict
     if errors:
         raise _Rejected()
 
+    # A reason whose "closes" changes: its conversations' close facts (which conversations
+    # count as closed) are recomputed, with their contacts'.
+    reclosed_contacts = _contacts_of_reasons_whose_closes_changes(conn, org_id, reasons)
+
     # 4. Upsert, referenced tables first.
     for tname in _ID_TYPES:
         if tname in rows:
@@ -1173,6 +1177,7 @@ def _store_chunk(conn: Connection, org_id: int, chunk: _Chunk, now: int) -> dict
                 at_contact = owned_columns.index("contact_id")
                 contact_ids.update(r[at_contact] for r in owned)
         contact_ids.update(old_conversation_contacts)
+        contact_ids.update(reclosed_contacts)
         for contact_id, conversation_id in old_message_refs:
             contact_ids.add(contact_id)
             if conversation_id is not None:
@@ -1180,6 +1185,30 @@ def _store_chunk(conn: Connection, org_id: int, chunk: _Chunk, now: int) -> dict
         derived.refresh(conn, org_id, contact_ids=contact_ids, conversation_ids=conversation_ids,
                         now=now, _phone_states=False, _effective_known=True)
     return {t: len(r) for t, r in records.items() if r}
+
+
+def _contacts_of_reasons_whose_closes_changes(conn: Connection, org_id: int, reasons) -> list[int]:
+    """The contacts with a conversation closed with a stored reason this batch changes
+    ``closes`` of (read before the upsert)."""
+    if not reasons:
+        return []
+    new_closes = {ext: bool(rec["closes"]) for ext, (_, rec) in reasons.items() if rec is not None}
+    changed = []
+    for part in _chunks_of(list(new_closes)):
+        for id_, ext, closes in conn.execute(
+            select(ClosingReason.id, ClosingReason.external_id, ClosingReason.closes).where(
+                ClosingReason.organization_id == org_id, ClosingReason.external_id.in_(part)
+            )
+        ):
+            if bool(closes) != new_closes[ext]:
+                changed.append(id_)
+    if not changed:
+        return []
+    return list(conn.execute(
+        select(Conversation.contact_id).distinct().where(
+            Conversation.organization_id == org_id, Conversation.closing_reason_id.in_(changed)
+        )
+    ).scalars())
 
 
 ANALYZE_FRACTION = 0.2

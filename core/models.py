@@ -489,6 +489,9 @@ class CloseFact(SQLModel, table=True):
     row_key: int
     day: int
     prev_day: int
+    # closed (transferred, or a reason whose stored ``closes`` is true): the contact's previous
+    # close day among its closed conversations (NO_PREVIOUS_DAY if none); NULL otherwise
+    prev_closed_day: int | None = None
     close_business_s: int | None = _epoch(nullable=True)
     close_calendar_s: int | None = _epoch(nullable=True)
     business_bucket: int | None = None
@@ -499,13 +502,14 @@ class ReasonCloseDay(SQLModel, table=True):
     """derived rollup: conversations closed per (row of the resolution table, local day, the
     contact's previous close day in that row). A row's distinct contacts over the days ``[a,
     b)`` are the conversations with ``day`` in it and ``prev_day < a`` (each contact's first
-    close there)."""
+    close there). Row -1 counts the closed conversations (stored ``closes`` flags) by
+    ``prev_closed_day``: the totals' distinct contacts."""
 
     __tablename__ = "reason_close_day"
     __table_args__ = ({"sqlite_with_rowid": False},)
     organization_id: int = Field(primary_key=True, foreign_key="organization.id")
-    row_key: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    row_key: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     prev_day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     conversations: int = Field(sa_column=Column(BigInteger, nullable=False))
 
@@ -517,9 +521,9 @@ class ReasonCloseBucket(SQLModel, table=True):
     __tablename__ = "reason_close_bucket"
     __table_args__ = ({"sqlite_with_rowid": False},)
     organization_id: int = Field(primary_key=True, foreign_key="organization.id")
-    row_key: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     measure: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    row_key: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     bucket: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     conversations: int = Field(sa_column=Column(BigInteger, nullable=False))
 

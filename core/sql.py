@@ -107,15 +107,20 @@ def _sqlite_windowed_medians(conn: Connection, sub, keys: list, value) -> list[t
 # ---------------------------------------------------------------------------------------------
 
 
+BUCKET_STEP = 5  # leading two digits per bucket: 18 buckets per power of ten
+
+
 def duration_bucket_sql(column: str) -> str:
     """SQL (SQLite and PostgreSQL): the bucket of a non-negative integer ``column`` — its number
-    of decimal digits times 100 plus its first two digits (``7`` -> 107, ``42`` -> 242,
-    ``3600`` -> 436): about 90 buckets per power of ten, each at most a tenth of its values
-    wide, ordered as the values are. Negative values share bucket 0; NULL stays NULL."""
+    of decimal digits times 100 plus its first two digits rounded down to a multiple of
+    :data:`BUCKET_STEP` (one-digit values: the digit so rounded): ``7`` -> 105, ``42`` -> 240,
+    ``3600`` -> 435. Buckets are ordered as their values are, and each is at most half its lower
+    bound wide (18 per power of ten). Negative values share bucket 0; NULL stays NULL."""
     text_value = f"CAST({column} AS TEXT)"
+    lead = f"CAST(SUBSTR({text_value}, 1, 2) AS INTEGER)"
     return (
         f"(CASE WHEN {column} IS NULL THEN NULL WHEN {column} < 0 THEN 0"
-        f" ELSE LENGTH({text_value}) * 100 + CAST(SUBSTR({text_value}, 1, 2) AS INTEGER) END)"
+        f" ELSE LENGTH({text_value}) * 100 + ({lead} / {BUCKET_STEP}) * {BUCKET_STEP} END)"
     )
 
 
@@ -125,7 +130,5 @@ def bucket_bounds(bucket: int) -> tuple[int | None, int]:
     digits, lead = divmod(bucket, 100)
     if digits == 0:
         return None, 0
-    if digits == 1:
-        return lead, lead + 1
-    scale = 10 ** (digits - 2)
-    return lead * scale, (lead + 1) * scale
+    scale = 10 ** max(digits - 2, 0)
+    return lead * scale, (lead + BUCKET_STEP) * scale

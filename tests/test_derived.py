@@ -690,7 +690,7 @@ def test_close_facts_and_their_rollups_follow_every_change(db, make_org):
                     " AND r.id = f.row_key WHERE f.organization_id = :org ORDER BY 1"),
             q(conn, "SELECT row_key, day, prev_day, conversations FROM reason_close_day"
                     " WHERE organization_id = :org ORDER BY 1, 2, 3"),
-            q(conn, "SELECT row_key, day, measure, bucket, conversations FROM reason_close_bucket"
+            q(conn, "SELECT measure, day, row_key, bucket, conversations FROM reason_close_bucket"
                     " WHERE organization_id = :org ORDER BY 1, 2, 3, 4"),
         ))
 
@@ -718,27 +718,34 @@ def test_close_facts_and_their_rollups_follow_every_change(db, make_org):
         # closed without a reason or a transfer: no row, no fact
         closed("v6", "c2", "2026-11-12 10:00", "2026-11-12 11:00"),
         conversation("v7", "c2", "ana", "2026-11-12 12:00"),  # open
+        # a reason that does not close: a row of its own, not among the closed (row -1)
+        closed("v8", "c1", "2026-11-11 09:00", "2026-11-11 09:01", "esperando-visita"),
     ])
     facts, days, buckets = same_as_a_whole_refresh(read())
     none = -1  # NO_PREVIOUS_DAY
     assert facts == [
-        ("v1", "c1", "venta", nov(9), none, 3600, 3600, 436, 436),
+        ("v1", "c1", "venta", nov(9), none, 3600, 3600, 435, 435),
         ("v2", "c1", "venta", nov(9), nov(9), 300, 300, 330, 330),
-        ("v3", "c1", "venta", nov(10), nov(9), 1800, 21600, 418, 521),
+        ("v3", "c1", "venta", nov(10), nov(9), 1800, 21600, 415, 520),
         ("v4", "c2", "T", nov(10), none, 0, 0, 100, 100),
         ("v5", "c2", "no-interesado", nov(12), none, 2520, 2520, 425, 425),
+        ("v8", "c1", "esperando-visita", nov(11), none, 60, 60, 260, 260),
     ]
-    venta, no_interesado = (
+    venta, no_interesado, visita = (
         db.read(lambda conn: conn.execute(text(
             "SELECT id FROM closing_reason WHERE organization_id = :org AND external_id = :r"),
-            {"org": org_id, "r": r}).scalar()) for r in ("venta", "no-interesado")
+            {"org": org_id, "r": r}).scalar())
+        for r in ("venta", "no-interesado", "esperando-visita")
     )
     assert days == sorted([
-        (0, nov(10), none, 1),
+        # the closed: c1 on Nov 9 (twice) and 10, c2 on Nov 10 (transfer) and 12
+        (-1, nov(9), none, 1), (-1, nov(9), nov(9), 1), (-1, nov(10), nov(9), 1),
+        (-1, nov(10), none, 1), (-1, nov(12), nov(10), 1),
+        (0, nov(10), none, 1), (visita, nov(11), none, 1),
         (venta, nov(9), none, 1), (venta, nov(9), nov(9), 1), (venta, nov(10), nov(9), 1),
         (no_interesado, nov(12), none, 1),
     ])
-    assert (venta, nov(9), 0, 436, 1) in buckets and (venta, nov(10), 1, 521, 1) in buckets
+    assert (0, nov(9), venta, 435, 1) in buckets and (1, nov(10), venta, 520, 1) in buckets
     assert sum(n for *_, n in buckets) == 2 * len(facts)
 
     # v1 moves to c2 and to Nov 11 (Wed) 09:00-09:20; v5 becomes a sale; v4's transfer is undone
@@ -749,13 +756,29 @@ def test_close_facts_and_their_rollups_follow_every_change(db, make_org):
     ])
     facts, days, buckets = same_as_a_whole_refresh(read())
     assert facts == [
-        ("v1", "c2", "venta", nov(11), none, 1200, 1200, 412, 412),
+        ("v1", "c2", "venta", nov(11), none, 1200, 1200, 410, 410),
         ("v2", "c1", "venta", nov(9), none, 300, 300, 330, 330),
-        ("v3", "c1", "venta", nov(10), nov(9), 1800, 21600, 418, 521),
+        ("v3", "c1", "venta", nov(10), nov(9), 1800, 21600, 415, 520),
         ("v5", "c2", "venta", nov(12), nov(11), 2520, 2520, 425, 425),
+        ("v8", "c1", "esperando-visita", nov(11), none, 60, 60, 260, 260),
     ]
-    assert days == [
+    assert days == sorted([
+        (-1, nov(9), none, 1), (-1, nov(10), nov(9), 1),
+        (-1, nov(11), none, 1), (-1, nov(12), nov(11), 1),
+        (visita, nov(11), none, 1),
         (venta, nov(9), none, 1), (venta, nov(10), nov(9), 1),
         (venta, nov(11), none, 1), (venta, nov(12), nov(11), 1),
-    ]
+    ])
     assert sum(n for *_, n in buckets) == 2 * len(facts)
+
+    # "Esperando visita" is made a reason that closes: v8 joins c1's closed conversations
+    name = db.read(lambda conn: conn.execute(text(
+        "SELECT name FROM closing_reason WHERE organization_id = :org AND id = :id"),
+        {"org": org_id, "id": visita}).scalar())
+    load(db, org_id, [{"type": "closing_reason", "id": "esperando-visita", "name": name,
+                       "closes": True}])
+    facts, days, buckets = same_as_a_whole_refresh(read())
+    assert [row for row in days if row[0] == -1] == [
+        (-1, nov(9), none, 1), (-1, nov(10), nov(9), 1), (-1, nov(11), none, 1),
+        (-1, nov(11), nov(10), 1), (-1, nov(12), nov(11), 1),
+    ]

@@ -57,3 +57,30 @@ def test_a_null_group_key_is_a_group(db):
     )
     assert result == {None: 5.0, 1: 9.0}
 
+
+
+def test_duration_buckets_are_ordered_and_hold_their_values(db):
+    """tablero.duration_bucket_sql in the database, and bucket_bounds inverting it."""
+    from sqlalchemy import text
+
+    from tablero import bucket_bounds, duration_bucket_sql
+
+    values = [0, 4, 5, 9, 10, 14, 15, 42, 99, 100, 149, 150, 3599, 3600, 86_399, 86_400,
+              1_234_567, 31_536_000]
+    rows = " UNION ALL ".join(f"SELECT {v} AS v" for v in values)
+    buckets = db.read(lambda conn: dict(conn.execute(text(
+        f"SELECT v, {duration_bucket_sql('v')} FROM ({rows}) t"
+    )).all()))
+    # by hand: digits * 100 + the first two digits rounded down to a multiple of 5
+    assert buckets[0] == 100 and buckets[4] == 100 and buckets[5] == 105 and buckets[9] == 105
+    assert buckets[14] == 210 and buckets[15] == 215 and buckets[42] == 240
+    assert buckets[149] == 310 and buckets[150] == 315 and buckets[3600] == 435
+    assert buckets[86_400] == 585 and buckets[31_536_000] == 830
+    ordered = [buckets[v] for v in values]
+    assert ordered == sorted(ordered)  # as the values are
+    for v in values:
+        low, high = bucket_bounds(buckets[v])
+        assert low <= v < high
+    assert bucket_bounds(0) == (None, 0)
+    assert db.read(lambda conn: conn.execute(text(
+        f"SELECT {duration_bucket_sql('v')} FROM (SELECT -7 AS v) t")).scalar()) == 0

@@ -188,12 +188,16 @@ def reason_counts(
     if window is not None:
         by_row = _fact_counts(conn, window)
         keys = closing_keys(reasons)
-        (total_contacts,) = conn.execute(
-            select(func.count(distinct(_c.contact_id))).where(*conditions, closed)
-        ).one()
+        if keys == closing_keys(organization_reasons(conn, f.organization_id)):
+            # the facts' closed row (-1) follows the stored flags, which the rules keep
+            total_contacts = by_row.get(_CLOSED_FACT_KEY, (0, 0))[1]
+        else:
+            (total_contacts,) = conn.execute(
+                select(func.count(distinct(_c.contact_id))).where(*conditions, closed)
+            ).one()
         return ReasonCounts(
             reasons,
-            by_row,
+            {k: v for k, v in by_row.items() if k != _CLOSED_FACT_KEY},
             sum(by_row.get(k, (0, 0))[0] for k in keys),
             int(total_contacts),
         )
@@ -304,6 +308,7 @@ _f = CloseFact.__table__.c
 _d = ReasonCloseDay.__table__.c
 # False: every figure is read from the conversations (the tests compare both readings)
 READ_FACTS = True
+_CLOSED_FACT_KEY = -1  # reason_close_day's row of the closed conversations (stored flags)
 _b = ReasonCloseBucket.__table__.c
 
 
@@ -353,14 +358,14 @@ def _tail_facts(w: FactWindow, *columns):
     """SELECT ``columns`` of the ``close_fact`` rows of the conversations closed in the tail."""
     return (
         select(*columns)
-        .select_from(CloseFact.__table__)
+        .select_from(Conversation.__table__)
         .join(
-            Conversation.__table__,
-            and_(_c.organization_id == _f.organization_id, _c.id == _f.conversation_id),
+            CloseFact.__table__,
+            and_(_f.organization_id == _c.organization_id, _f.conversation_id == _c.id),
         )
         .where(
-            _f.organization_id == w.organization_id,
-            _f.day == w.cut,
+            # through the conversations' close index (the tail lies within the day ``cut``)
+            _c.organization_id == w.organization_id,
             _c.closed_at >= w.tail_start,
             _c.closed_at < w.end_ts,
         )
@@ -375,12 +380,16 @@ def _close_days(w: FactWindow):
     if w.tail_start is None:
         return whole.subquery("closes")
     tail = _tail_facts(w, _f.row_key, _f.day, _f.prev_day, literal(1).label("n"))
-    return union_all(whole, tail).subquery("closes")
+    closed_tail = _tail_facts(
+        w, literal(_CLOSED_FACT_KEY), _f.day, _f.prev_closed_day, literal(1)
+    ).where(_f.prev_closed_day.is_not(None))
+    return union_all(whole, tail, closed_tail).subquery("closes")
 
 
 def _fact_counts(conn: Connection, w: FactWindow) -> dict[int, tuple[int, int]]:
     """``{row key: (conversations, contacts)}``: a contact counts in a row on its first close
-    there in the window (its previous close in that row, if any, is before the window)."""
+    there in the window (its previous close in that row, if any, is before the window); key
+    -1: the closed conversations by the stored ``closes`` flags."""
     days = _close_days(w)
     first_close = case((days.c.prev_day < w.first, days.c.n), else_=0)
     return {
@@ -493,6 +502,7 @@ def _fact_series(conn: Connection, w: FactWindow, rng, granularity: Granularity)
     days = _close_days(w)
     per_day = (
         select(days.c.row_key, days.c.day, func.sum(days.c.n).label("n"))
+        .where(days.c.row_key != _CLOSED_FACT_KEY)
         .group_by(days.c.row_key, days.c.day)
         .subquery()
     )

@@ -671,8 +671,12 @@ def test_a_plugin_rule_changes_what_closes_and_adds_categories(data, db, make_ap
     assert rows["venta"]["category"] == "won"
     assert rows["no-interesado"]["category"] == rows["sin-stock"]["category"] == "lost"
     assert rows["inactivo"]["category"] is None
-    # k-ev now closes: 12 + 1 closed, and it moves up among the closing rows
+    # k-ev now closes: 12 + 1 closed, and it moves up among the closing rows; its contact
+    # c11 joins the 10 contacts with a closed conversation (the rule differs from the stored
+    # flags, so this total is counted from the conversations, not the close facts)
     assert reasons["total"]["conversations"] == 13
+    assert reasons["total"]["contacts"] == 11
+    assert table(data["api"])["total"]["contacts"] == 10
     assert rows["esperando-visita"]["share"] == round(1 / 13, 6)
     order = [r["reason"] for r in reasons["rows"]]
     assert order.index("esperando-visita") < order.index("assignments")
@@ -694,6 +698,61 @@ def test_a_plugin_rule_changes_what_closes_and_adds_categories(data, db, make_ap
     assert csv_rows["esperando-visita"]["closes"] == "true"
     assert csv_rows["esperando-visita"]["category"] == "visit"
     assert csv_rows["esperando-visita"]["share"] == repr(round(1 / 13, 6))
+
+
+# ---- the close facts and the conversations agree ---------------------------------------------
+
+AS_OF_CASES = {
+    "november": {"period": NOV},
+    "november_weekly": {"period": NOV},
+    # 12:00 on Nov 10: k-t1 (closed 11:00) is in the day's part before asOf, k-v3 (15:00) not
+    "last_30_as_of_nov_10_noon": {
+        "period": {"preset": "LAST_30_DAYS"}, "asOf": "2026-11-10T12:00:00-03:00"
+    },
+    # 10:15 on Nov 19: k-ga (Nov 18, 23:30) counts on Nov 18; k-ev (10:30) not yet
+    "last_7_as_of_nov_19": {
+        "period": {"preset": "LAST_7_DAYS"}, "asOf": "2026-11-19T10:15:00-03:00"
+    },
+    "today_as_of_nov_16": {"period": {"preset": "TODAY"}, "asOf": "2026-11-16T09:15:00-03:00"},
+    "nothing_closed": {"period": {"preset": "CUSTOM", "start": "2026-09-01", "end": "2026-09-30"}},
+}
+
+
+@pytest.mark.parametrize("case", sorted(AS_OF_CASES))
+def test_the_close_facts_and_the_conversations_give_the_same_panel(data, db, case, monkeypatch):
+    """Read once from the close facts (reason_close_day / reason_close_bucket, and close_fact
+    for the part of asOf's day before it) and once from the conversations: the same panel."""
+    from sqlalchemy import event
+
+    from tablero.plugins.resolution import queries
+
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    variables = {
+        "filters": AS_OF_CASES[case],
+        "granularity": "WEEK" if case.endswith("weekly") else "DAY",
+    }
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        from_facts = data["api"].data(REPORT, variables)
+        facts_statements, statements[:] = list(statements), []
+        monkeypatch.setattr(queries, "READ_FACTS", False)
+        from_conversations = data["api"].data(REPORT, variables)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert from_facts == from_conversations
+    assert any("reason_close_bucket" in s for s in facts_statements)
+    assert not any("reason_close" in s or "close_fact" in s for s in statements)
+    if case == "last_30_as_of_nov_10_noon":
+        rows = rows_by_reason(from_facts["resolution"]["reasons"])
+        # Oct 12 .. Nov 10 noon: k-old (Oct 20, 1 h) and k-v4 (Nov 4, 30 min), both c1's
+        venta = rows["venta"]
+        assert (venta["conversations"], venta["contacts"]) == (2, 1)
+        assert venta["medianTimeToCloseBusiness"] == (3600 + 1800) / 2
+        assert rows["assignments"]["conversations"] == 1  # k-t1, closed at 11:00
 
 
 # ---- managing closing reasons ----------------------------------------------------------------

@@ -32,6 +32,7 @@ def upgrade() -> None:
     sa.Column('row_key', sa.Integer(), nullable=False),
     sa.Column('day', sa.Integer(), nullable=False),
     sa.Column('prev_day', sa.Integer(), nullable=False),
+    sa.Column('prev_closed_day', sa.Integer(), nullable=True),
     sa.Column('close_business_s', sa.BigInteger(), nullable=True),
     sa.Column('close_calendar_s', sa.BigInteger(), nullable=True),
     sa.Column('business_bucket', sa.Integer(), nullable=True),
@@ -46,18 +47,18 @@ def upgrade() -> None:
     op.create_index('ix_close_fact_calendar', 'close_fact', ['organization_id', 'row_key', 'calendar_bucket', 'day', 'close_calendar_s'], unique=False)
     op.create_table('reason_close_day',
     sa.Column('organization_id', sa.Integer(), nullable=False),
-    _key('row_key'), _key('day'), _key('prev_day'),
+    _key('day'), _key('row_key'), _key('prev_day'),
     sa.Column('conversations', sa.BigInteger(), nullable=False),
     sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], ),
-    sa.PrimaryKeyConstraint('organization_id', 'row_key', 'day', 'prev_day'),
+    sa.PrimaryKeyConstraint('organization_id', 'day', 'row_key', 'prev_day'),
     sqlite_with_rowid=False
     )
     op.create_table('reason_close_bucket',
     sa.Column('organization_id', sa.Integer(), nullable=False),
-    _key('row_key'), _key('day'), _key('measure'), _key('bucket'),
+    _key('measure'), _key('day'), _key('row_key'), _key('bucket'),
     sa.Column('conversations', sa.BigInteger(), nullable=False),
     sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], ),
-    sa.PrimaryKeyConstraint('organization_id', 'row_key', 'day', 'measure', 'bucket'),
+    sa.PrimaryKeyConstraint('organization_id', 'measure', 'day', 'row_key', 'bucket'),
     sqlite_with_rowid=False
     )
 
