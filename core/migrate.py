@@ -38,8 +38,8 @@ def upgrade(url: str, revision: str = "head") -> None:
 
     A database that had data before a revision adding derived facts (``0002``: contact activity
     and customer orders; ``0003``: order days and their rollups; ``0004``: close facts and their
-    rollups) gets them computed (a whole
-    refresh of each organization), so reports read complete facts at once. The organizations
+    rollups) gets them computed (a whole refresh of each organization), so reports read
+    complete facts at once. The organizations
     are first marked (``refreshed_at`` null) and each is unmarked by its own refresh, so an
     upgrade interrupted half-way finishes the remaining organizations the next time it runs
     (at the next server start or ``tablero db upgrade``).
