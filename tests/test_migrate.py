@@ -90,3 +90,30 @@ def test_an_upgrade_stopped_half_way_finishes_its_refreshes_next_time(tmp_path):
     # acme was refreshed; done (refreshed_at set) was left alone
     assert [tuple(r) for r in facts] == [(1, 1)]
     assert [tuple(r) for r in refreshed] == [(1, 1), (2, 1)]
+
+
+def test_upgrading_past_0004_fills_the_close_facts(tmp_path):
+    url = f"sqlite:///{tmp_path / 'at-0003.sqlite3'}"
+    upgrade(url, "0003")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        _acme_with_a_contact(conn)
+        conn.execute(text(
+            "INSERT INTO closing_reason (organization_id, id, external_id, name, closes, archived)"
+            " VALUES (1, 7, 'venta', 'Venta', 1, 0)"))
+        # 2026-11-12 22:30 -> 23:30 in São Paulo (closed 02:30 UTC on Nov 13): Nov 12's close
+        conn.execute(text(
+            "INSERT INTO conversation (organization_id, id, external_id, contact_id, kind,"
+            " channel, status, started_at, closed_at, closing_reason_id)"
+            " VALUES (1, 1, 'v1', 1, 'COMMERCIAL', 'WHATSAPP', 'CLOSED', 1794533400, 1794537000, 7)"))
+    upgrade(url)
+    with engine.connect() as conn:
+        facts = conn.execute(text(
+            "SELECT row_key, day, prev_day, prev_closed_day, close_calendar_s, calendar_bucket"
+            " FROM close_fact")).all()
+        days = conn.execute(text(
+            "SELECT day, row_key, prev_day, conversations FROM reason_close_day ORDER BY 2")).all()
+    engine.dispose()
+    # day 20769 is 2026-11-12; 3600 s is bucket 435 (4 digits, "36" rounded down to 35)
+    assert [tuple(r) for r in facts] == [(7, 20769, -1, -1, 3600, 435)]
+    assert [tuple(r) for r in days] == [(20769, -1, -1, 1), (20769, 7, -1, 1)]
