@@ -43,9 +43,15 @@ LAST_90 = _period("LAST_90_DAYS")
 
 QUERIES: dict[str, tuple[str, dict]] = {
     "panel_30d": (PANEL, LAST_30),
+    # asOf after the data set's last record: the last day comes from the rollups too (the case
+    # of a dashboard as of now); "panel_30d" (15:00 UTC, with later closes) reads its tail
+    "panel_30d_end_of_data": (PANEL, {"filters": {"period": {"preset": "LAST_30_DAYS"},
+                                                   "asOf": "2026-11-25T23:59:59-03:00"}}),
     "panel_90d": (PANEL, LAST_90),
     "panel_90d_weekly": (PANEL, _period("LAST_90_DAYS", "WEEK")),
     "panel_6m_monthly": (PANEL, _period("LAST_6_MONTHS", "MONTH")),
+    "table_30d": (_operation(TABLE), LAST_30),
+    "over_time_30d": (_operation(OVER_TIME), LAST_30),
     "table_90d": (_operation(TABLE), LAST_90),
     "over_time_90d": (_operation(OVER_TIME), LAST_90),
     "panel_30d_group": (PANEL, _period("LAST_30_DAYS", group="vendas-sp")),

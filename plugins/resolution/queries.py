@@ -425,13 +425,17 @@ def _fact_medians(
             .where(bucket_column.is_not(None))
         )
     units = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("units")
-    closing = units.c.row_key.in_(list(closing_keys) or [-2])
-    histogram = union_all(
+    # per row, then the totals from the closing rows' histograms (the rollups read once)
+    per_row = (
         select(units.c.row_key.label("g"), units.c.bucket, func.sum(units.c.n).label("c"))
-        .group_by(units.c.row_key, units.c.bucket),
-        select(literal(_TOTAL_KEY).label("g"), units.c.bucket, func.sum(units.c.n))
-        .where(closing)
-        .group_by(units.c.bucket),
+        .group_by(units.c.row_key, units.c.bucket)
+        .cte("per_row")
+    )
+    histogram = union_all(
+        select(per_row.c.g, per_row.c.bucket, per_row.c.c),
+        select(literal(_TOTAL_KEY).label("g"), per_row.c.bucket, func.sum(per_row.c.c))
+        .where(per_row.c.g.in_(list(closing_keys) or [-2]))
+        .group_by(per_row.c.bucket),
     ).subquery("histogram")
     h = histogram.c
     running = (
@@ -469,7 +473,8 @@ def _fact_medians(
             in_bucket.append(value_column >= low)
         days = [select(value_column.label("v")).where(*in_bucket, _f.day >= w.first, _f.day < w.cut)]
         if w.tail_start is not None:
-            days.append(_tail_facts(w, value_column.label("v")).where(*in_bucket))
+            # the day too, so the bucket's index is read for that day only
+            days.append(_tail_facts(w, value_column.label("v")).where(*in_bucket, _f.day == w.cut))
         values = (days[0] if len(days) == 1 else union_all(*days)).subquery()
         middle = (
             select(values.c.v).order_by(values.c.v)
