@@ -231,9 +231,7 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
             for step in steps:
                 if step is _states:
                     step(conn, org, where)
-                elif step is _contact_activity:
-                    step(conn, org, schedules.timezone, where, replace=False)
-                elif step in (_customer_orders, _close_facts):
+                elif step in (_contact_activity, _customer_orders, _close_facts):
                     step(conn, org, schedules.timezone, where, replace=False)
                 else:
                     step(conn, org, schedules, where)

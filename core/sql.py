@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import Select, and_, func, literal, over, select, union_all
 from sqlalchemy.engine import Connection
 
-
 # Beyond this many groups, SQLite's median numbers the rows with one windowed pass instead
 # (measured: with 10 groups the window is a little faster than 10 slices, with 2 far slower).
 _MAX_SLICED_GROUPS = 4

@@ -731,11 +731,11 @@ def test_close_facts_and_their_rollups_follow_every_change(db, make_org):
         ("v5", "c2", "no-interesado", nov(12), none, 2520, 2520, 425, 425),
         ("v8", "c1", "esperando-visita", nov(11), none, 60, 60, 260, 260),
     ]
+    reason_ids = dict(db.read(lambda conn: conn.execute(text(
+        "SELECT external_id, id FROM closing_reason WHERE organization_id = :org"),
+        {"org": org_id}).all()))
     venta, no_interesado, visita = (
-        db.read(lambda conn: conn.execute(text(
-            "SELECT id FROM closing_reason WHERE organization_id = :org AND external_id = :r"),
-            {"org": org_id, "r": r}).scalar())
-        for r in ("venta", "no-interesado", "esperando-visita")
+        reason_ids[r] for r in ("venta", "no-interesado", "esperando-visita")
     )
     assert days == sorted([
         # the closed: c1 on Nov 9 (twice) and 10, c2 on Nov 10 (transfer) and 12

@@ -13,9 +13,18 @@ belongs to at most one row of the table:
 organization's reasons with the plugins' rules applied — the function the conversations panel
 uses — so both panels count the same conversations.
 
-Durations are the facts stored at ingestion (``close_business_s``, ``close_calendar_s``);
-medians are computed by the database (:func:`tablero.median`). Nothing here loads the period's
-conversations into Python: only grouped results (one row per reason, or per reason and bucket).
+Two readings give the same figures (``tests/plugins/test_resolution.py`` compares them):
+
+* **the close facts** (:func:`fact_window`), when no filter but the period applies: counts,
+  distinct contacts and the series from the ``reason_close_day`` rollup, exact medians from the
+  ``reason_close_bucket`` histogram and then the middle bucket's values in ``close_fact`` (see
+  :func:`_fact_medians`); the part of ``asOf``'s day before it from ``close_fact``;
+* **the conversations** closed in the period otherwise (a group, origin, channel or advisor
+  filter, an AGENT's scope): durations are the facts stored at ingestion (``close_business_s``,
+  ``close_calendar_s``), medians computed by the database (:func:`tablero.median`).
+
+Nothing here loads the period's conversations into Python: only grouped results (one row per
+reason, or per reason and bucket, or a median's bucket).
 """
 
 from __future__ import annotations
@@ -25,7 +34,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, distinct, exists, func, literal, literal_column, or_, select, union_all
+from sqlalchemy import (
+    and_,
+    case,
+    distinct,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.engine import Connection
 from tablero import (
     CloseFact,

@@ -723,7 +723,6 @@ def test_the_close_facts_and_the_conversations_give_the_same_panel(data, db, cas
     """Read once from the close facts (reason_close_day / reason_close_bucket, and close_fact
     for the part of asOf's day before it) and once from the conversations: the same panel."""
     from sqlalchemy import event
-
     from tablero.plugins.resolution import queries
 
     statements: list[str] = []
