@@ -731,6 +731,7 @@ def _close_facts(conn: Connection, org: dict, timezone: str, where: _Where,
     subtracted, the new rows' added (``replace=False``: the caller already emptied all three)."""
     if replace:
         _roll_up_closes(conn, org, where, sign=-1)
+        _drop_emptied_close_rollups(conn, org, where)
         conn.execute(
             text(f"DELETE FROM close_fact WHERE organization_id = :org AND {where('contact_id')}"),
             org,
@@ -743,8 +744,6 @@ def _close_facts(conn: Connection, org: dict, timezone: str, where: _Where,
         text(f"SELECT MIN(v.closed_at), MAX(v.closed_at) FROM conversation v WHERE {closed}"), org
     ).one()
     if lo is None:
-        if replace:
-            _drop_empty_close_rollups(conn, org)
         return
     day = _local_day_sql("v.closed_at", timezone, int(lo), int(hi) + 1)
     conn.execute(
@@ -771,8 +770,6 @@ def _close_facts(conn: Connection, org: dict, timezone: str, where: _Where,
         org,
     )
     _roll_up_closes(conn, org, where, sign=1)
-    if replace:
-        _drop_empty_close_rollups(conn, org)
 
 
 def _roll_up_closes(conn: Connection, org: dict, where: _Where, sign: int) -> None:
@@ -814,10 +811,24 @@ def _roll_up_closes(conn: Connection, org: dict, where: _Where, sign: int) -> No
         )
 
 
-def _drop_empty_close_rollups(conn: Connection, org: dict) -> None:
-    for table in CLOSE_TABLES[1:]:
+def _drop_emptied_close_rollups(conn: Connection, org: dict, where: _Where) -> None:
+    """Delete the rollup rows the subtraction of the scope's old ``close_fact`` rows left at
+    zero: found through those rows' keys, a primary-key probe each (one statement per key, as
+    SQLite probes an IN list only from a plain SELECT)."""
+    scope = f"organization_id = :org AND {where('contact_id')}"
+    for table, key, keys in (
+        ("reason_close_day", "day, row_key, prev_day", "day, row_key, prev_day"),
+        ("reason_close_day", "day, row_key, prev_day",
+         f"day, {CLOSED_ROW_KEY}, prev_closed_day"),
+        ("reason_close_bucket", "measure, day, row_key, bucket", "0, day, row_key, business_bucket"),
+        ("reason_close_bucket", "measure, day, row_key, bucket", "1, day, row_key, calendar_bucket"),
+    ):
         conn.execute(
-            text(f"DELETE FROM {table} WHERE organization_id = :org AND conversations = 0"), org
+            text(
+                f"DELETE FROM {table} WHERE organization_id = :org AND ({key}) IN ("
+                f" SELECT {keys} FROM close_fact WHERE {scope}) AND conversations = 0"
+            ),
+            org,
         )
 
 

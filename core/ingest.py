@@ -1225,6 +1225,9 @@ def _keep_statistics_fresh(conn: Connection, written: dict[str, int]) -> None:
     if "sales_order" in written:
         for derived_table in ("customer_orders", "order_day"):
             written[derived_table] = written["sales_order"]
+    # ... and the close facts, read back the same way
+    if "conversation" in written:
+        written["close_fact"] = written["conversation"]
     names = [name for name, n in written.items() if n > 0]
     if not names:
         return

@@ -116,7 +116,7 @@ def duration_bucket_sql(column: str) -> str:
     ``3600`` -> 435. Buckets are ordered as their values are, and each is at most half its lower
     bound wide (18 per power of ten). Negative values share bucket 0; NULL stays NULL."""
     # (as an integer: a fractional value SQLite kept as REAL falls in its whole part's bucket)
-    text_value = f"CAST(CAST({column} AS INTEGER) AS TEXT)"
+    text_value = f"CAST(CAST({column} AS BIGINT) AS TEXT)"
     lead = f"CAST(SUBSTR({text_value}, 1, 2) AS INTEGER)"
     return (
         f"(CASE WHEN {column} IS NULL THEN NULL WHEN {column} < 0 THEN 0"

@@ -84,3 +84,18 @@ def test_duration_buckets_are_ordered_and_hold_their_values(db):
     assert bucket_bounds(0) == (None, 0)
     assert db.read(lambda conn: conn.execute(text(
         f"SELECT {duration_bucket_sql('v')} FROM (SELECT -7 AS v) t")).scalar()) == 0
+
+
+def test_a_duration_beyond_32_bits_has_its_bucket(db):
+    """A typo'd year makes a duration of more than 2^31 seconds: still a bucket, no overflow."""
+    from sqlalchemy import text
+
+    from tablero import bucket_bounds, duration_bucket_sql
+
+    century = 3_155_760_000  # 100 years of seconds, 10 digits
+    bucket = db.read(lambda conn: conn.execute(text(
+        f"SELECT {duration_bucket_sql('v')} FROM (SELECT CAST({century} AS BIGINT) AS v) t"
+    )).scalar())
+    assert bucket == 1030
+    low, high = bucket_bounds(bucket)
+    assert low <= century < high
