@@ -73,6 +73,7 @@ from .models import (
     STATUSES,
     BusinessSchedule,
     Campaign,
+    CloseFact,
     ClosingReason,
     Contact,
     ContactGroup,
@@ -1204,9 +1205,11 @@ def _contacts_of_reasons_whose_closes_changes(conn: Connection, org_id: int, rea
                 changed.append(id_)
     if not changed:
         return []
+    # through the close facts' index on their row (a transferred conversation counts as closed
+    # whatever its reason: its facts do not change)
     return list(conn.execute(
-        select(Conversation.contact_id).distinct().where(
-            Conversation.organization_id == org_id, Conversation.closing_reason_id.in_(changed)
+        select(CloseFact.contact_id).distinct().where(
+            CloseFact.organization_id == org_id, CloseFact.row_key.in_(changed)
         )
     ).scalars())
 
