@@ -112,6 +112,15 @@ def contact_facts(db, org_id: int, cid: str) -> dict:
     return dict(zip(("at", "advisor", "calendar", "business"), row, strict=True))
 
 
+def same_as_a_whole_refresh(db, org_id: int, read):
+    """What ``read()`` returns now (facts kept up to date chunk by chunk), checked equal to what
+    it returns after a whole refresh of the organization computed them from scratch."""
+    state = read()
+    refresh(db, org_id)
+    assert read() == state
+    return state
+
+
 def test_a_bot_reply_does_not_count_the_advisor_after_it_does(db, make_org):
     org_id, _ = make_org()
     load(db, org_id, [
@@ -623,11 +632,6 @@ def test_order_days_and_their_rollups_follow_every_change(db, make_org):
                     " FROM customer_cell WHERE organization_id = :org ORDER BY 1, 2, 3"),
         ))
 
-    def same_as_a_whole_refresh(state):
-        refresh(db, org_id)
-        assert read() == state
-        return state
-
     load(db, org_id, [
         contact("c1", "2026-11-01 08:00"),
         contact("c2", "2026-11-01 08:00"),
@@ -637,7 +641,7 @@ def test_order_days_and_their_rollups_follow_every_change(db, make_org):
         order("o3", "c1", "1.00", "2026-11-12 00:00"),
         order("o4", "c2", "2.00", "2026-11-12 09:00"),
     ])
-    days, totals, buyers, customers, cells = same_as_a_whole_refresh(read())
+    days, totals, buyers, customers, cells = same_as_a_whole_refresh(db, org_id, read)
     t = 1 if db.url.startswith("sqlite") else True
     f = 0 if db.url.startswith("sqlite") else False
     assert days == [
@@ -660,7 +664,7 @@ def test_order_days_and_their_rollups_follow_every_change(db, make_org):
         order("o3", "c2", "1.00", "2026-11-12 00:00"),
         order("o2", "c1", "7.00", "2026-11-09 08:00", currency="USD"),
     ])
-    days, totals, buyers, customers, cells = same_as_a_whole_refresh(read())
+    days, totals, buyers, customers, cells = same_as_a_whole_refresh(db, org_id, read)
     assert cells == [(nov(12), 2, "BRL", 1, 2, 30_000)]  # c1 deleted
     assert totals == [(nov(9), "BRL", 1, 100_000), (nov(9), "USD", 1, 70_000),
                       (nov(12), "BRL", 2, 30_000)]
@@ -694,11 +698,6 @@ def test_close_facts_and_their_rollups_follow_every_change(db, make_org):
                     " WHERE organization_id = :org ORDER BY 1, 2, 3, 4"),
         ))
 
-    def same_as_a_whole_refresh(state):
-        refresh(db, org_id)
-        assert read() == state
-        return state
-
     def closed(vid, cid, started, ended, reason=None, **more):
         return conversation(vid, cid, "ana", started, status="CLOSED", closed_at=ended,
                             closing_reason=reason, **more)
@@ -721,7 +720,7 @@ def test_close_facts_and_their_rollups_follow_every_change(db, make_org):
         # a reason that does not close: a row of its own, not among the closed (row -1)
         closed("v8", "c1", "2026-11-11 09:00", "2026-11-11 09:01", "esperando-visita"),
     ])
-    facts, days, buckets = same_as_a_whole_refresh(read())
+    facts, days, buckets = same_as_a_whole_refresh(db, org_id, read)
     none = -1  # NO_PREVIOUS_DAY
     assert facts == [
         ("v1", "c1", "venta", nov(9), none, 3600, 3600, 435, 435),
@@ -754,7 +753,7 @@ def test_close_facts_and_their_rollups_follow_every_change(db, make_org):
         closed("v5", "c2", "2026-11-12 09:00", "2026-11-12 09:42", "venta"),
         closed("v4", "c2", "2026-11-10 09:00", "2026-11-10 09:00"),
     ])
-    facts, days, buckets = same_as_a_whole_refresh(read())
+    facts, days, buckets = same_as_a_whole_refresh(db, org_id, read)
     assert facts == [
         ("v1", "c2", "venta", nov(11), none, 1200, 1200, 410, 410),
         ("v2", "c1", "venta", nov(9), none, 300, 300, 330, 330),
@@ -777,7 +776,7 @@ def test_close_facts_and_their_rollups_follow_every_change(db, make_org):
         {"org": org_id, "id": visita}).scalar())
     load(db, org_id, [{"type": "closing_reason", "id": "esperando-visita", "name": name,
                        "closes": True}])
-    facts, days, buckets = same_as_a_whole_refresh(read())
+    facts, days, buckets = same_as_a_whole_refresh(db, org_id, read)
     assert [row for row in days if row[0] == -1] == [
         (-1, nov(9), none, 1), (-1, nov(10), nov(9), 1), (-1, nov(11), none, 1),
         (-1, nov(11), nov(10), 1), (-1, nov(12), nov(11), 1),

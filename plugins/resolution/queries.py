@@ -326,10 +326,10 @@ def reasons_over_time(
 
 _f = CloseFact.__table__.c
 _d = ReasonCloseDay.__table__.c
+_b = ReasonCloseBucket.__table__.c
 # False: every figure is read from the conversations (the tests compare both readings)
 READ_FACTS = True
 _CLOSED_FACT_KEY = -1  # reason_close_day's row of the closed conversations (stored flags)
-_b = ReasonCloseBucket.__table__.c
 
 
 @dataclass(frozen=True)
@@ -449,6 +449,8 @@ def _fact_medians(
     per_row = (
         select(units.c.row_key.label("g"), units.c.bucket, func.sum(units.c.n).label("c"))
         .group_by(units.c.row_key, units.c.bucket)
+        # empty buckets hold no rank (ingestion deletes the rollup rows it empties)
+        .having(func.sum(units.c.n) > 0)
         .cte("per_row")
     )
     histogram = union_all(
