@@ -30,7 +30,16 @@ from sqlalchemy.engine import Connection
 
 from .filters import ReportFilters
 from .geo import STATES
-from .models import Contact, ContactActivity, Conversation, Message
+from .models import (
+    ACTIVITY_MEASURES,
+    ALL_STATES,
+    GAP_CAP,
+    ActivityGap,
+    Contact,
+    ContactActivity,
+    Conversation,
+    Message,
+)
 from .periods import DateRange, local_midnight
 from .timeseries import (
     DAY,
@@ -122,19 +131,16 @@ def contact_activity(
             "prev_day": func.max(days.c.day).over(**earlier),
             "prev_outbound_day": func.max(case((days.c.outbound > 0, days.c.day))).over(**earlier),
             "prev_campaign_day": func.max(case((days.c.campaign > 0, days.c.day))).over(**earlier),
+            "prev_commercial_day": func.max(case((days.c.commercial > 0, days.c.day))).over(
+                **earlier
+            ),
+            "prev_support_day": func.max(case((days.c.support > 0, days.c.day))).over(**earlier),
         }
         return select(
             *[previous[n].label(n) if n in previous else days.c[n] for n in wanted]
         ).subquery("activity")
 
-    tz = ZoneInfo(rng.timezone)
-    cut = datetime.fromtimestamp(rng.end_ts, tz).date()  # first day not wholly inside
-    raw_start = max(rng.start_ts, local_midnight(cut, tz))
-    if raw_start < rng.end_ts and conn is not None and _nothing_after(
-        conn, f.organization_id, rng.end_ts
-    ):
-        # the cut day's facts hold only what happened before the range's end
-        cut, raw_start = cut + timedelta(days=1), rng.end_ts
+    cut, raw_start = _cut_day(conn, f, rng)
     facts = select(*[a[name] for name in wanted]).where(
         *f.without("channel").where(ContactActivity, which=None),
         a.channel == partition,
@@ -161,6 +167,21 @@ def contact_activity(
     return union_all(facts, tail_rows).subquery("activity")
 
 
+def _cut_day(conn: Connection | None, f: ReportFilters, rng: DateRange):
+    """``(cut, raw_start)``: the first local day of ``rng`` the facts do not hold wholly (its
+    part in ``[raw_start, rng.end_ts)`` is read from the raw rows; none when ``raw_start >=
+    rng.end_ts``). Given ``conn``, a cut day after which nothing happened reads from the facts."""
+    tz = ZoneInfo(rng.timezone)
+    cut = datetime.fromtimestamp(rng.end_ts, tz).date()  # first day not wholly inside
+    raw_start = max(rng.start_ts, local_midnight(cut, tz))
+    if raw_start < rng.end_ts and conn is not None and _nothing_after(
+        conn, f.organization_id, rng.end_ts
+    ):
+        # the cut day's facts hold only what happened before the range's end
+        cut, raw_start = cut + timedelta(days=1), rng.end_ts
+    return cut, raw_start
+
+
 def _nothing_after(conn: Connection, organization_id: int, ts: int) -> bool:
     """No message sent and no conversation started at or after ``ts`` (two index probes)."""
     m, c = Message.__table__.c, Conversation.__table__.c
@@ -175,10 +196,93 @@ def _nothing_after(conn: Connection, organization_id: int, ts: int) -> bool:
 
 ALL_CHANNELS = "*"
 _MEASURES = ("contact_id", "day", "messages", "outbound", "campaign", "commercial", "support")
-_PREVIOUS_COLUMNS = ("prev_day", "prev_outbound_day", "prev_campaign_day")
+_PREVIOUS_COLUMNS = (
+    "prev_day", "prev_outbound_day", "prev_campaign_day", "prev_commercial_day", "prev_support_day"
+)
 _CONTACT_COLUMNS = ("state", "deleted")
 ACTIVITY_COLUMNS = _MEASURES + _PREVIOUS_COLUMNS + _CONTACT_COLUMNS
-_PREVIOUS = {"activity": "prev_day", "outbound": "prev_outbound_day", "campaign": "prev_campaign_day"}
+_PREVIOUS = {
+    "activity": "prev_day",
+    "outbound": "prev_outbound_day",
+    "campaign": "prev_campaign_day",
+    "commercial": "prev_commercial_day",
+    "support": "prev_support_day",
+}
+
+READ_GAPS = True
+"""Read distinct-contact counts from the ``activity_gap`` rollup where it applies (tests turn it
+off to check both ways give the same figures)."""
+
+
+def gaps_apply(f: ReportFilters, *windows: DateRange) -> bool:
+    """The ``activity_gap`` rollup can answer for these filters and windows: no group, origin,
+    advisor or AGENT scope (the rollup is per organization and channel only), and windows of at
+    most :data:`tablero.models.GAP_CAP` days (its gaps are capped there)."""
+    return (
+        READ_GAPS
+        and f.group_id is None
+        and f.origin is None
+        and f.advisor_id is None
+        and f.scope_advisor_id is None
+        and all(w.days <= GAP_CAP for w in windows)
+    )
+
+
+def activity_gaps(
+    conn: Connection, f: ReportFilters, rng: DateRange, measure: str, *, by_state: bool = False
+) -> Subquery:
+    """The ``activity_gap`` rows of ``measure`` over ``rng``'s days under the filters' channel:
+    ``day``, ``gap``, ``state``, ``contacts``, ``live``, ``amount`` (see
+    :class:`tablero.models.ActivityGap`); per state with ``by_state``, else over all states. A
+    last day cut short by ``asOf`` comes from its raw rows (one row per contact, its gap from
+    the facts' previous days), as in :func:`contact_activity`. Only where :func:`gaps_apply`.
+    """
+    number = ACTIVITY_MEASURES.index(measure)
+    g = ActivityGap.__table__.c
+    cut, raw_start = _cut_day(conn, f, rng)
+    whole = select(g.day, g.gap, g.state, g.contacts, g.live, g.amount).where(
+        g.organization_id == f.organization_id,
+        g.channel == (f.channel or ALL_CHANNELS),
+        g.measure == number,
+        g.state != ALL_STATES if by_state else g.state == ALL_STATES,
+        g.day >= epoch_day(rng.start),
+        g.day < epoch_day(cut),
+    )
+    if raw_start >= rng.end_ts:
+        return whole.subquery("gaps")
+    previous, amount = _PREVIOUS[measure], "messages" if measure == "activity" else measure
+    tail = contact_activity(
+        f,
+        DateRange(cut, rng.end, raw_start, rng.end_ts, rng.timezone),
+        columns=["day", previous, amount, "state", "deleted"],
+    )
+    t = tail.c
+    gap = case(
+        (or_(t[previous].is_(None), t.day - t[previous] >= GAP_CAP), GAP_CAP),
+        else_=t.day - t[previous],
+    )
+    tail_rows = select(
+        t.day,
+        gap.label("gap"),
+        func.coalesce(t.state, "").label("state") if by_state else literal(ALL_STATES),
+        literal(1).label("contacts"),
+        case((t.deleted, 0), else_=1).label("live"),
+        t[amount].label("amount"),
+    )
+    if measure != "activity":
+        tail_rows = tail_rows.where(t[amount] > 0)
+    return union_all(whole, tail_rows).subquery("gaps")
+
+
+def first_in_gaps(gaps: Subquery, first_day, last_day=None, column: str = "contacts"):
+    """SQL: the sum of ``column`` (``contacts`` or ``live``) over the rows of
+    :func:`activity_gaps` that are their contacts' first in the window ``[first_day, last_day)``
+    (``first_day`` may be an SQL expression): the window's distinct contacts."""
+    g = gaps.c
+    conditions = [g.day >= first_day, g.gap > g.day - first_day]
+    if last_day is not None:
+        conditions.append(g.day < last_day)
+    return func.sum(case((and_(*conditions), g[column]), else_=0))
 
 
 def first_in_window(activity: Subquery, measure: str, first_day, last_day=None):
@@ -254,10 +358,16 @@ def attentions_series(
 def sends_series(
     conn: Connection, f: ReportFilters, rng: DateRange, granularity=Granularity.DAY
 ) -> Series:
-    """Outbound messages sent per bucket (summed from the contact activity facts)."""
-    a = contact_activity(f, rng, columns=["day", "outbound"], conn=conn)
-    # by day first, in the facts' key order (no sort), then the few days into buckets
-    per_day = select(a.c.day, func.sum(a.c.outbound).label("outbound")).group_by(a.c.day).subquery()
+    """Outbound messages sent per bucket (summed from the activity gaps, or from the contact
+    activity facts where those do not apply)."""
+    if gaps_apply(f):
+        a = activity_gaps(conn, f, rng, "outbound")
+        per_day = select(a.c.day, func.sum(a.c.amount).label("outbound")).group_by(a.c.day)
+    else:
+        a = contact_activity(f, rng, columns=["day", "outbound"], conn=conn)
+        # by day first, in the facts' key order (no sort), then the few days into buckets
+        per_day = select(a.c.day, func.sum(a.c.outbound).label("outbound")).group_by(a.c.day)
+    per_day = per_day.subquery()
     bucket = day_bucket_index(per_day.c.day, rng, granularity).label("bucket")
     rows = conn.execute(select(bucket, func.sum(per_day.c.outbound)).group_by(bucket)).all()
     return make_series(rng, granularity, rows)
@@ -329,9 +439,19 @@ def interacting_contacts(f: ReportFilters, rng: DateRange) -> Select:
 def active_contacts(conn: Connection, f: ReportFilters, measure: str) -> Comparison:
     """Distinct contacts with ``measure`` (``activity``: a message or a conversation started;
     ``outbound``: an outbound message; ``campaign``: a campaign message) in the current and in
-    the previous period: counts of each contact's first row in each, one statement over both."""
+    the previous period: counts of each contact's first row in each, one statement over both
+    (``commercial`` and ``support`` too: a conversation of that kind started)."""
     cur, prev = f.current, f.previous
     both = DateRange(prev.start, cur.end, prev.start_ts, cur.end_ts, cur.timezone)
+    if gaps_apply(f, cur, prev):
+        g = activity_gaps(conn, f, both, measure)
+        current, previous = conn.execute(
+            select(
+                first_in_gaps(g, epoch_day(cur.start)),
+                first_in_gaps(g, epoch_day(prev.start), epoch_day(cur.start)),
+            )
+        ).one()
+        return Comparison.of(int(current or 0), int(previous or 0))
     columns = ["day", _PREVIOUS[measure]] + ([] if measure == "activity" else [measure])
     a = contact_activity(f, both, columns=columns, conn=conn)
     current_day, previous_day = epoch_day(cur.start), epoch_day(prev.start)
@@ -347,7 +467,9 @@ def active_contacts(conn: Connection, f: ReportFilters, measure: str) -> Compari
 def attention_contacts(conn: Connection, f: ReportFilters, kind: str) -> Comparison:
     """Distinct contacts with a conversation of ``kind`` started in the current and in the
     previous period (the conversation covering index ``(organization_id, started_at, kind,
-    contact_id, ...)`` over both, one statement)."""
+    contact_id, ...)`` over both, one statement; the activity gaps where they apply)."""
+    if gaps_apply(f, f.current, f.previous):
+        return active_contacts(conn, f, kind.lower())
     c = Conversation.__table__.c
 
     def distinct_in(rng: DateRange):
@@ -370,8 +492,18 @@ def interacting_geography(conn: Connection, f: ReportFilters, rng: DateRange) ->
     left out): the geography of the home page and the contacts behaviour panel.
 
     Equal to ``geography(conn, f, interacting_contacts(f, rng))``, read from the activity facts'
-    copies of each contact's state and deletion instead of joining every contact.
+    copies of each contact's state and deletion instead of joining every contact (or from the
+    activity gaps' rows per state, where they apply).
     """
+    if gaps_apply(f, rng):
+        g = activity_gaps(conn, f, rng, "activity", by_state=True)
+        rows = dict(
+            conn.execute(
+                select(g.c.state, first_in_gaps(g, epoch_day(rng.start), column="live"))
+                .group_by(g.c.state)
+            ).all()
+        )
+        return _geography({state or None: n for state, n in rows.items()})
     a = contact_activity(f, rng, columns=["day", "prev_day", "state", "deleted"], conn=conn)
     rows = dict(
         conn.execute(

@@ -30,9 +30,12 @@ calls it at the end of every chunk, inside the chunk's transaction) or for a who
    and channel, and for all channels (``channel = '*'``), the contact's messages, outbound
    messages, campaign messages and the commercial and support conversations started; a copy of
    the contact's state and deletion; and the contact's previous day (in the same channel) with
-   any activity, with outbound messages and with campaign sends, so that "distinct contacts in a
-   period" is a plain count of the rows that are a contact's first in the period. One
-   ``INSERT .. SELECT`` grouped and windowed in SQL.
+   any activity, with outbound messages, with campaign sends and with a commercial and a support
+   conversation started, so that "distinct contacts in a period" is a plain count of the rows
+   that are a contact's first in the period. One ``INSERT .. SELECT`` grouped and windowed in
+   SQL. The ``activity_gap`` rollup counts those rows per channel, measure, day, gap since the
+   previous day (and state), updated by subtracting the replaced rows and adding the new ones:
+   the same counts, read in a few rows per day.
 7. ``customer_orders`` and ``order_day`` rows, recomputed per contact: the contact's orders in
    total (count, last order and its local day, sum, smallest and largest currency, a copy of its
    deletion), and per local day and currency with the contact's next order day; and the rollups
@@ -66,7 +69,15 @@ from sqlalchemy.engine import Connection
 
 from . import business_hours, geo
 from .db import Database
-from .models import EFFECTIVE_MESSAGE_CHANNELS, NO_NEXT_DAY, NO_PREVIOUS_DAY, ResponseInterval
+from .models import (
+    ACTIVITY_MEASURES,
+    ALL_STATES,
+    EFFECTIVE_MESSAGE_CHANNELS,
+    GAP_CAP,
+    NO_NEXT_DAY,
+    NO_PREVIOUS_DAY,
+    ResponseInterval,
+)
 from .sql import duration_bucket_sql
 from .timeseries import DAY as DAY_SECONDS
 from .timeseries import offset_segments
@@ -212,7 +223,7 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
     org = {"org": org_id}
     _effective(conn, org, None)
     conn.execute(text("DELETE FROM contact_activity WHERE organization_id = :org"), org)
-    for table in ("customer_orders", "order_day", "customer_cell", "order_day_total", "buyer_day",
+    for table in ("activity_gap", "customer_orders", "order_day", "customer_cell", "order_day_total", "buyer_day",
                   *CLOSE_TABLES):
         conn.execute(text(f"DELETE FROM {table} WHERE organization_id = :org"), org)
     for table, steps in (
@@ -534,6 +545,8 @@ def _contact_activity(conn: Connection, org: dict, timezone: str, where: _Where,
         org,
     ).one()
     if replace:
+        _roll_up_activity(conn, org, where, sign=-1)
+        _drop_emptied_activity_gaps(conn, org, where)
         conn.execute(
             text(
                 "DELETE FROM contact_activity"
@@ -578,13 +591,15 @@ def _contact_activity(conn: Connection, org: dict, timezone: str, where: _Where,
             f"WITH per_channel AS ({per_channel})"
             " INSERT INTO contact_activity (organization_id, channel, day, contact_id, messages,"
             " outbound, campaign, commercial, support, state, deleted, prev_day,"
-            " prev_outbound_day, prev_campaign_day)"
+            " prev_outbound_day, prev_campaign_day, prev_commercial_day, prev_support_day)"
             " SELECT :org, a.channel, a.day, a.contact_id, a.messages, a.outbound, a.campaign,"
             "  a.commercial, a.support, k.state,"
             "  CASE WHEN k.deleted_at IS NULL THEN FALSE ELSE TRUE END,"
             f"  MAX(a.day) {earlier},"
             f"  MAX(CASE WHEN a.outbound > 0 THEN a.day END) {earlier},"
-            f"  MAX(CASE WHEN a.campaign > 0 THEN a.day END) {earlier}"
+            f"  MAX(CASE WHEN a.campaign > 0 THEN a.day END) {earlier},"
+            f"  MAX(CASE WHEN a.commercial > 0 THEN a.day END) {earlier},"
+            f"  MAX(CASE WHEN a.support > 0 THEN a.day END) {earlier}"
             " FROM ("
             "  SELECT * FROM per_channel"
             "  UNION ALL"
@@ -592,6 +607,61 @@ def _contact_activity(conn: Connection, org: dict, timezone: str, where: _Where,
             "   SUM(commercial), SUM(support) FROM per_channel"
             "  GROUP BY day, contact_id"
             " ) a JOIN contact k ON k.organization_id = :org AND k.id = a.contact_id"
+        ),
+        org,
+    )
+    _roll_up_activity(conn, org, where, sign=1)
+
+
+def _gap_rows(where: _Where) -> str:
+    """SQL: the ``activity_gap`` cells of the scope's ``contact_activity`` rows, one row per
+    contact row and measure it has (and per state for ``activity``): ``channel, measure, st,
+    day, gap, live, amount``."""
+    live = "CASE WHEN deleted THEN 0 ELSE 1 END"
+    arms = []
+    for number, name in enumerate(ACTIVITY_MEASURES):
+        previous = "prev_day" if name == "activity" else f"prev_{name}_day"
+        amount = "messages" if name == "activity" else name
+        gap = (f"CASE WHEN {previous} IS NULL OR day - {previous} >= {GAP_CAP} THEN {GAP_CAP}"
+               f" ELSE day - {previous} END")
+        only = "" if name == "activity" else f" AND {name} > 0"
+        states = [f"'{ALL_STATES}'"] + (["COALESCE(state, '')"] if name == "activity" else [])
+        for state in states:
+            arms.append(
+                f"SELECT channel, {number} AS measure, {state} AS st, day, {gap} AS gap,"
+                f" {live} AS live, {amount} AS amount FROM contact_activity"
+                f" WHERE organization_id = :org AND {where('contact_id')}{only}"
+            )
+    return " UNION ALL ".join(arms)
+
+
+def _roll_up_activity(conn: Connection, org: dict, where: _Where, sign: int) -> None:
+    """Add (``sign=1``) or subtract (``-1``) the scope's ``contact_activity`` rows to
+    ``activity_gap``."""
+    conn.execute(
+        text(
+            "INSERT INTO activity_gap (organization_id, channel, measure, state, day, gap,"
+            " contacts, live, amount)"
+            f" SELECT :org, channel, measure, st, day, gap, {sign} * COUNT(*), {sign} * SUM(live),"
+            f"  {sign} * SUM(amount) FROM ({_gap_rows(where)}) g"
+            " GROUP BY channel, measure, st, day, gap"
+            " ON CONFLICT (organization_id, channel, measure, state, day, gap) DO UPDATE SET"
+            "  contacts = activity_gap.contacts + excluded.contacts,"
+            "  live = activity_gap.live + excluded.live,"
+            "  amount = activity_gap.amount + excluded.amount"
+        ),
+        org,
+    )
+
+
+def _drop_emptied_activity_gaps(conn: Connection, org: dict, where: _Where) -> None:
+    """Delete the ``activity_gap`` rows the subtraction of the scope's old rows left at zero,
+    found through those rows' keys (primary-key probes, not a scan of the organization's)."""
+    conn.execute(
+        text(
+            "DELETE FROM activity_gap WHERE organization_id = :org AND contacts = 0"
+            " AND (channel, measure, state, day, gap) IN ("
+            f" SELECT channel, measure, st, day, gap FROM ({_gap_rows(where)}) g)"
         ),
         org,
     )

@@ -306,6 +306,7 @@ class ContactActivity(SQLModel, table=True):
             postgresql_include=[
                 "contact_id", "messages", "outbound", "campaign", "commercial", "support",
                 "state", "deleted", "prev_day", "prev_outbound_day", "prev_campaign_day",
+                "prev_commercial_day", "prev_support_day",
             ],
         ).ddl_if(dialect="postgresql"),
         {"sqlite_with_rowid": False},
@@ -327,6 +328,51 @@ class ContactActivity(SQLModel, table=True):
     prev_day: int | None = None
     prev_outbound_day: int | None = None
     prev_campaign_day: int | None = None
+    # ... and with a commercial / a support conversation started
+    prev_commercial_day: int | None = None
+    prev_support_day: int | None = None
+
+
+# activity_gap's measures, by their number in its ``measure`` column
+ACTIVITY_MEASURES = ("activity", "outbound", "campaign", "commercial", "support")
+GAP_CAP = 186  # activity_gap.gap: days since the previous day, or this for "longer, or none"
+ALL_STATES = "*"  # activity_gap.state of the rows over every state ('' : no known state)
+
+
+class ActivityGap(SQLModel, table=True):
+    """derived rollup of ``contact_activity``: per channel (or ``'*'``), measure (the number of
+    its name in :data:`ACTIVITY_MEASURES`: any activity, outbound messages, campaign sends,
+    commercial and support conversations started), local day and *gap* (days since the
+    contact's previous day with that measure in that channel, capped at :data:`GAP_CAP`, which
+    also stands for "no previous day"), the contacts with that measure that day, those of them
+    not deleted (``live``) and the measure's sum (messages, outbound messages, campaign sends,
+    conversations). ``state`` is :data:`ALL_STATES` for the rows over all contacts; the
+    ``activity`` measure also has a row per state (``''``: no known state), for the geography.
+
+    A contact is in the distinct contacts of a window of local days ``[a, b)`` with ``b - a <=
+    GAP_CAP`` exactly once, on its first day there: the day ``d`` whose gap is ``> d - a``. So
+    such counts read O(days x gaps) rows, not a row per active contact and day. Kept up to date
+    with ``contact_activity`` by subtracting the replaced rows and adding the new ones."""
+
+    __tablename__ = "activity_gap"
+    __table_args__ = (
+        # PostgreSQL: index-only scans of a range of days (the heap is in insertion order)
+        Index(
+            "ix_activity_gap_pg_days",
+            "organization_id", "channel", "measure", "state", "day", "gap",
+            postgresql_include=["contacts", "live", "amount"],
+        ).ddl_if(dialect="postgresql"),
+        {"sqlite_with_rowid": False},
+    )
+    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    channel: str = Field(primary_key=True)
+    measure: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    state: str = Field(primary_key=True)
+    day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    gap: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    contacts: int = Field(sa_column=Column(BigInteger, nullable=False))
+    live: int = Field(sa_column=Column(BigInteger, nullable=False))
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class Ticket(SQLModel, table=True):
@@ -571,6 +617,10 @@ TENANT_TABLES = [
     Message,
     ResponseInterval,
     ContactActivity,
+    ActivityGap,
+    CloseFact,
+    ReasonCloseDay,
+    ReasonCloseBucket,
     CustomerOrders,
     CustomerCell,
     OrderDay,

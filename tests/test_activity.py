@@ -1,6 +1,7 @@
-"""The core's activity figures read the contact activity facts for whole days and the raw rows
-for a day cut short by asOf; with an advisor filter (which the facts cannot apply) they read the
-raw rows for the whole range. Each path must give the numbers a person counts below.
+"""The core's activity figures read the activity gaps (or, switched off, the contact activity
+facts) for whole days and the raw rows for a day cut short by asOf; with an advisor filter (which
+neither can apply) they read the raw rows for the whole range. Each path must give the numbers a
+person counts below.
 
 São Paulo (UTC-3). asOf is 2026-11-25 12:00: the window is Oct 27 .. Nov 25, today cut at noon.
 """
@@ -9,18 +10,23 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import event, text
+import tablero.activity as activity
 from tablero import (
     ReportFilters,
     active_contacts,
+    attention_contacts,
     interacting_geography,
     sends_series,
     trailing_days,
 )
 from tablero.ingest import ingest_lines
+from tablero.models import GAP_CAP
+from tablero.periods import DateRange, Period, PeriodPreset
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 AS_OF = datetime(2026, 11, 25, 12, 0, tzinfo=SAO_PAULO)
@@ -54,6 +60,13 @@ RECORDS = [
 ]
 
 
+@pytest.fixture(params=["gaps", "facts"])
+def source(request, monkeypatch):
+    """Each test runs reading the activity gaps, then with them switched off (the facts)."""
+    monkeypatch.setattr(activity, "READ_GAPS", request.param == "gaps")
+    return request.param
+
+
 def _loaded(db, make_org) -> tuple[ReportFilters, int]:
     """A new organization holding RECORDS: its 30-day filters as of AS_OF, and Ana's user id."""
     org_id, _ = make_org()
@@ -65,7 +78,7 @@ def _loaded(db, make_org) -> tuple[ReportFilters, int]:
     return f, ana
 
 
-def test_facts_raw_tail_and_advisor_fallback_count_the_same_messages(db, make_org):
+def test_facts_raw_tail_and_advisor_fallback_count_the_same_messages(db, make_org, source):
     f, ana = _loaded(db, make_org)
     by_ana = replace(f, advisor_id=ana)
 
@@ -86,7 +99,7 @@ def test_facts_raw_tail_and_advisor_fallback_count_the_same_messages(db, make_or
     assert {s.uf: s.contacts for s in ana_geography.states if s.contacts} == {"SP": 1, "RJ": 1}
 
 
-def test_distinct_contacts_count_each_contact_once_per_window(db, make_org):
+def test_distinct_contacts_count_each_contact_once_per_window(db, make_org, source):
     f, ana = _loaded(db, make_org)
     # current window Oct 27 .. Nov 25 (noon): sp (Nov 10, 11 and today), rj (today, before
     # asOf), gone (deleted since, but it was reached); previous window Sep 27 .. Oct 26: rj.
@@ -101,7 +114,7 @@ def test_distinct_contacts_count_each_contact_once_per_window(db, make_org):
 
 
 def test_with_nothing_after_asof_the_cut_day_comes_from_the_facts_with_the_same_figures(
-    db, make_org
+    db, make_org, source
 ):
     # asOf 19:00, after every record: m4 (18:00) now counts, and no raw rows are read
     org_id, _ = make_org()
@@ -122,5 +135,64 @@ def test_with_nothing_after_asof_the_cut_day_comes_from_the_facts_with_the_same_
     assert (sends.total, sends.values[-1]) == (7, 3)
     assert (reached.value, reached.previous_value) == (3, 1)
     assert {s.uf: s.contacts for s in geography.states if s.contacts} == {"SP": 1, "RJ": 1}
-    figures = [s for s in captured if "contact_activity" in s]
+    table = "activity_gap" if source == "gaps" else "contact_activity"
+    figures = [s for s in captured if table in s]
     assert len(figures) == 3 and not any("FROM message" in s for s in figures)
+
+
+def _window(org_id: int, first: date, last: date) -> ReportFilters:
+    tz = "America/Sao_Paulo"
+    current = DateRange.of(first, last, tz)
+    length = current.days
+    previous = DateRange.of(date.fromordinal(first.toordinal() - length),
+                            date.fromordinal(first.toordinal() - 1), tz)
+    period = Period(PeriodPreset.CUSTOM, current, previous, current.end_ts, last)
+    return ReportFilters(org_id, tz, period)
+
+
+def test_a_contact_counts_in_a_window_by_its_first_day_there_whatever_the_gap_before(
+    db, make_org, source
+):
+    """Gaps around the window's first day and around the rollup's cap of GAP_CAP days."""
+    org_id, _ = make_org()
+    records = [
+        {"type": "user", "id": "ana", "name": "Ana", "profile": "AGENT"},
+        *[{"type": "contact", "id": c, "phone": "+5511999990001", "created_at": at("2025-01-01 10:00")}
+          for c in ("a", "b", "c", "d", "e")],
+        # a: Oct 31 (the day before the window) and Nov 1 (its first day): in once
+        message("a1", "a", "2026-10-31 09:00"), message("a2", "a", "2026-11-01 09:00"),
+        # b: Nov 1 and Nov 30 (the window's first and last day): in once
+        message("b1", "b", "2026-11-01 09:00"), message("b2", "b", "2026-11-30 23:59"),
+        # c: exactly GAP_CAP days before Nov 15, then Nov 15: in once, in no previous window
+        message("c1", "c", "2026-05-13 09:00"), message("c2", "c", "2026-11-15 09:00"),
+        # e: GAP_CAP - 1 days before Nov 15, then Nov 15: in once (on Nov 15 in November)
+        message("e1", "e", "2026-05-14 09:00"), message("e2", "e", "2026-11-15 10:00"),
+        # d: only Oct 15 (the previous window) and Dec 1 (after the window)
+        message("d1", "d", "2026-10-15 09:00"), message("d2", "d", "2026-12-01 00:00"),
+        {"type": "conversation", "id": "v1", "contact": "a", "channel": "WHATSAPP",
+         "kind": "COMMERCIAL", "status": "NEW", "started_at": at("2026-10-20 09:00")},
+        {"type": "conversation", "id": "v2", "contact": "a", "channel": "WHATSAPP",
+         "kind": "COMMERCIAL", "status": "NEW", "started_at": at("2026-11-01 00:00")},
+        {"type": "conversation", "id": "v3", "contact": "b", "channel": "WHATSAPP",
+         "kind": "SUPPORT", "status": "NEW", "started_at": at("2026-11-30 23:59")},
+    ]
+    assert (date(2026, 11, 15) - date(2026, 5, 13)).days == GAP_CAP
+    ingest_lines(db, org_id, [json.dumps(r) for r in records])
+    november = _window(org_id, date(2026, 11, 1), date(2026, 11, 30))  # previous: Oct 2 .. 31
+    reached = db.read(lambda conn: active_contacts(conn, november, "outbound"))
+    assert (reached.value, reached.previous_value) == (4, 2)  # a, b, c, e; a and d
+    commercial = db.read(lambda conn: attention_contacts(conn, november, "COMMERCIAL"))
+    assert (commercial.value, commercial.previous_value) == (1, 1)  # a (v2); a (v1)
+    support = db.read(lambda conn: attention_contacts(conn, november, "SUPPORT"))
+    assert (support.value, support.previous_value) == (1, 0)  # b (v3)
+    # windows ending Nov 15 of GAP_CAP days (May 14 ..: e's first day is its first) and of one
+    # day more (May 13 ..: c's first day is; the rollup cannot answer, the facts do)
+    may_13 = date(2026, 11, 15).toordinal() - GAP_CAP
+    for first, days in ((may_13 + 1, GAP_CAP), (may_13, GAP_CAP + 1)):
+        window = _window(org_id, date.fromordinal(first), date(2026, 11, 15))
+        assert window.current.days == days
+        assert activity.gaps_apply(window, window.current) == (source == "gaps" and days == GAP_CAP)
+        got = db.read(lambda conn: active_contacts(conn, window, "outbound"))
+        assert got.value == 5  # a, b (Nov 1), c, d (Oct 15), e
+        geography = db.read(lambda conn: interacting_geography(conn, window, window.current))
+        assert geography.states[[s.uf for s in geography.states].index("SP")].contacts == 5

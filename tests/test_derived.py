@@ -18,6 +18,7 @@ from sqlalchemy import text
 from tablero import NO_NEXT_DAY, derived
 from tablero.derived import refresh
 from tablero.ingest import ingest_lines
+from tablero.models import ACTIVITY_MEASURES, GAP_CAP
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 HOUR = 3600
@@ -571,6 +572,59 @@ def test_contact_activity_copies_the_contact_state_and_deletion_and_follows_chan
     load(db, org_id, [contact("c1", "2026-11-09 08:00", phone="+5521999990000",
                               deleted_at=at("2026-11-12 09:00"))])
     assert [(s, bool(d)) for s, d in copied()] == [("RJ", True)]
+
+
+def test_activity_gaps_roll_up_the_activity_rows_and_follow_every_change(db, make_org):
+    org_id, _ = make_org()
+
+    def gaps():
+        """(measure, state, date, gap, contacts, live, amount) of the all-channel rows."""
+        rows = db.read(lambda conn: conn.execute(text(
+            "SELECT measure, state, day, gap, contacts, live, amount FROM activity_gap"
+            " WHERE organization_id = :org AND channel = '*'"), {"org": org_id}).all())
+        return sorted((ACTIVITY_MEASURES[m], st, date.fromordinal(date(1970, 1, 1).toordinal()
+                       + d), g, c, lv, a) for m, st, d, g, c, lv, a in rows)
+
+    load(db, org_id, [
+        contact("c1", "2026-11-01 08:00", phone="+5511999990000"),  # SP
+        contact("c2", "2026-11-01 08:00", phone="+5521999990000"),  # RJ
+        from_contact("m1", "c1", None, "2026-11-09 10:00"),
+        from_advisor("m2", "c1", None, "ana", "2026-11-12 10:00"),
+        from_advisor("m3", "c1", None, "ana", "2026-11-12 11:00"),
+        from_contact("m4", "c2", None, "2026-11-12 10:00"),
+        conversation("v1", "c2", "ana", "2026-11-12 10:00"),
+    ])
+    nov9, nov12, cap = date(2026, 11, 9), date(2026, 11, 12), GAP_CAP
+    # c1: Nov 9 (no previous day: the cap) and Nov 12 (3 days later, its first outbound day);
+    # c2: Nov 12 only, with a commercial conversation
+    assert same_as_a_whole_refresh(db, org_id, gaps) == [
+        ("activity", "*", nov9, cap, 1, 1, 1),
+        ("activity", "*", nov12, 3, 1, 1, 2),  # amount: the day's messages
+        ("activity", "*", nov12, cap, 1, 1, 1),
+        ("activity", "RJ", nov12, cap, 1, 1, 1),
+        ("activity", "SP", nov9, cap, 1, 1, 1),
+        ("activity", "SP", nov12, 3, 1, 1, 2),
+        ("commercial", "*", nov12, cap, 1, 1, 1),
+        ("outbound", "*", nov12, cap, 1, 1, 2),
+    ]
+    # m1 moves to Nov 11 (c1's gap on Nov 12 becomes 1); c2 is deleted (not live) and moves
+    # to an SP number; its conversation becomes a support one
+    load(db, org_id, [
+        from_contact("m1", "c1", None, "2026-11-11 10:00"),
+        contact("c2", "2026-11-01 08:00", phone="+5511999990001", deleted_at=at("2026-11-20 10:00")),
+        conversation("v1", "c2", "ana", "2026-11-12 10:00", kind="SUPPORT"),
+    ])
+    nov11 = date(2026, 11, 11)
+    assert same_as_a_whole_refresh(db, org_id, gaps) == [
+        ("activity", "*", nov11, cap, 1, 1, 1),
+        ("activity", "*", nov12, 1, 1, 1, 2),
+        ("activity", "*", nov12, cap, 1, 0, 1),
+        ("activity", "SP", nov11, cap, 1, 1, 1),
+        ("activity", "SP", nov12, 1, 1, 1, 2),
+        ("activity", "SP", nov12, cap, 1, 0, 1),
+        ("outbound", "*", nov12, cap, 1, 1, 2),
+        ("support", "*", nov12, cap, 1, 0, 1),
+    ]
 
 
 def test_customer_orders_sum_each_contacts_orders_and_follow_a_moved_order(db, make_org):

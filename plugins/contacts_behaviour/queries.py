@@ -26,6 +26,7 @@ from tablero import (
     Message,
     ReportFilters,
     active_contacts,
+    activity_gaps,
     attention_contacts,
     attention_distribution,
     bucket_index,
@@ -35,7 +36,9 @@ from tablero import (
     daily_volume,
     day_bucket_index,
     epoch_day,
+    first_in_gaps,
     first_in_window,
+    gaps_apply,
     heatmap_cells,
     interacting_geography,
     make_heatmap,
@@ -273,21 +276,25 @@ def contacts_over_time(conn: Connection, f: ReportFilters) -> list[ContactsBehav
     # Interacted: the core's definition (a message or a conversation started), from the contact
     # activity facts in one grouped statement: a contact counts in a month on its first day of
     # activity in that month.
-    activity = contact_activity(f, rng, columns=["day", "prev_day"], conn=conn)
+    # (From the activity gaps where they apply: a few rows per day instead of one per contact.)
+    if gaps_apply(f, *month_ranges):
+        activity = activity_gaps(conn, f, rng, "activity")
+    else:
+        activity = contact_activity(f, rng, columns=["day", "prev_day"], conn=conn)
     month = day_bucket_index(activity.c.day, rng, Granularity.MONTH).label("month")
     month_start = case(
         *[(activity.c.day < epoch_day(s), epoch_day(prev)) for prev, s in zip(starts, starts[1:])],
         else_=epoch_day(starts[-1]),
     )
-    interacted = make_series(
-        rng,
-        Granularity.MONTH,
-        conn.execute(
+    if "gap" in activity.c:
+        statement = select(month, first_in_gaps(activity, month_start)).group_by(month)
+    else:
+        statement = (
             select(month, func.count())
             .where(first_in_window(activity, "activity", month_start))
             .group_by(month)
-        ).all(),
-    ).values
+        )
+    interacted = make_series(rng, Granularity.MONTH, conn.execute(statement).all()).values
 
     k = Contact.__table__.c
     bucket = bucket_index(k.created_at, rng, Granularity.MONTH).label("bucket")

@@ -346,9 +346,10 @@ def test_contacts_in_support_count_a_contact_once(page):
 
 
 def test_reached_contacts_read_the_activity_facts_over_the_windows_only(db, orgs):
-    """The message history is never scanned: whole days are a range search on the
-    contact_activity facts (organization_id, day, ...), and asOf's unfinished day a range
-    search on the message time index."""
+    """The message history is never scanned: whole days are a range search on the activity
+    gaps (organization_id, channel, measure, state, day, ...), and asOf's unfinished day a range
+    search on the message time index (its contacts' previous days: primary-key probes of the
+    contact_activity facts)."""
     f = queries.home_filters(_MAIN_ID[db.url], "America/Sao_Paulo", NOW)
     captured = []
 
@@ -366,8 +367,8 @@ def test_reached_contacts_read_the_activity_facts_over_the_windows_only(db, orgs
                 for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
             )
             assert (
-                "SEARCH contact_activity USING PRIMARY KEY"
-                " (organization_id=? AND channel=? AND day>? AND day<?)"
+                "SEARCH activity_gap USING PRIMARY KEY"
+                " (organization_id=? AND channel=? AND measure=? AND state=? AND day>? AND day<?)"
             ) in plan, plan
             assert "SEARCH message USING" in plan and "sent_at>? AND sent_at<?" in plan, plan
             assert "SCAN message" not in plan, plan
@@ -377,7 +378,7 @@ def test_reached_contacts_read_the_activity_facts_over_the_windows_only(db, orgs
             plan = " ".join(
                 row[0] for row in conn.exec_driver_sql("EXPLAIN " + statement, parameters)
             )
-            assert "contact_activity_pkey" in plan and "(day >=" in plan, plan
+            assert "ix_activity_gap_pg_days" in plan and "(day >=" in plan, plan
             assert "sent_at >=" in plan, plan
             assert "Seq Scan" not in plan, plan
 
