@@ -250,28 +250,68 @@ def activity_gaps(
     )
     if raw_start >= rng.end_ts:
         return whole.subquery("gaps")
-    previous, amount = _PREVIOUS[measure], "messages" if measure == "activity" else measure
-    tail = contact_activity(
-        f,
-        DateRange(cut, rng.end, raw_start, rng.end_ts, rng.timezone),
-        columns=["day", previous, amount, "state", "deleted"],
+    return union_all(whole, _gap_tail(f, cut, raw_start, rng.end_ts, measure, by_state)).subquery(
+        "gaps"
     )
-    t = tail.c
+
+
+def _gap_tail(
+    f: ReportFilters, cut, start_ts: int, end_ts: int, measure: str, by_state: bool
+) -> Select:
+    """:func:`activity_gaps`' rows of the cut day's part ``[start_ts, end_ts)``: a row per
+    contact with ``measure`` there, read from only the raw rows that measure counts (messages
+    and/or conversations, by the time indexes), with the gap, state and deletion of the cut
+    day's ``contact_activity`` row (which holds the whole day, so the part's contacts have it)."""
+    m, c = Message.__table__.c, Conversation.__table__.c
+    parts = []
+    if measure in ("activity", "outbound", "campaign"):
+        conditions = [*f.where(Message, which=None), m.sent_at >= start_ts, m.sent_at < end_ts]
+        if measure != "activity":
+            conditions.append(m.direction == "OUTBOUND")
+        if measure == "campaign":
+            conditions.append(m.campaign_id.is_not(None))
+        parts.append(
+            select(m.contact_id, func.count().label("amount")).where(*conditions)
+            .group_by(m.contact_id)
+        )
+    if measure in ("activity", "commercial", "support"):
+        conditions = [*f.where(Conversation, which=None), c.started_at >= start_ts,
+                      c.started_at < end_ts]
+        if measure != "activity":
+            conditions.append(c.kind == measure.upper())
+        parts.append(
+            select(
+                c.contact_id,
+                (func.count() if measure != "activity" else literal(0)).label("amount"),
+            ).where(*conditions).group_by(c.contact_id)
+        )
+    raw = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("raw")
+    contacts = (
+        select(raw.c.contact_id, func.sum(raw.c.amount).label("amount"))
+        .group_by(raw.c.contact_id)
+        .subquery("tail")
+    )
+    a = ContactActivity.__table__.c
+    day, previous = epoch_day(cut), a[_PREVIOUS[measure]]
     gap = case(
-        (or_(t[previous].is_(None), t.day - t[previous] >= GAP_CAP), GAP_CAP),
-        else_=t.day - t[previous],
+        (or_(previous.is_(None), day - previous >= GAP_CAP), GAP_CAP), else_=day - previous
     )
-    tail_rows = select(
-        t.day,
+    return select(
+        literal(day).label("day"),
         gap.label("gap"),
-        func.coalesce(t.state, "").label("state") if by_state else literal(ALL_STATES),
+        func.coalesce(a.state, "").label("state") if by_state else literal(ALL_STATES),
         literal(1).label("contacts"),
-        case((t.deleted, 0), else_=1).label("live"),
-        t[amount].label("amount"),
+        case((a.deleted, 0), else_=1).label("live"),
+        contacts.c.amount,
+    ).select_from(contacts).outerjoin(
+        ContactActivity,
+        and_(
+            a.organization_id == f.organization_id,
+            a.channel == (f.channel or ALL_CHANNELS),
+            a.day == day,
+            a.contact_id == contacts.c.contact_id,
+        ),
     )
-    if measure != "activity":
-        tail_rows = tail_rows.where(t[amount] > 0)
-    return union_all(whole, tail_rows).subquery("gaps")
 
 
 def first_in_gaps(gaps: Subquery, first_day, last_day=None, column: str = "contacts"):
