@@ -14,6 +14,8 @@ from .activity import (
     attention_contacts,
     attentions_series,
     contact_base_at,
+    conversation_counts,
+    conversation_days,
     contact_activity,
     first_in_gaps,
     first_in_window,

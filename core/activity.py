@@ -33,11 +33,13 @@ from .geo import STATES
 from .models import (
     ACTIVITY_MEASURES,
     ALL_STATES,
+    CONVERSATION_DAY_COUNTS,
     GAP_CAP,
     ActivityGap,
     Contact,
     ContactActivity,
     Conversation,
+    ConversationDay,
     Message,
 )
 from .periods import DateRange, local_midnight
@@ -314,6 +316,69 @@ def _gap_tail(
     )
 
 
+def conversation_days(conn: Connection, f: ReportFilters, rng: DateRange) -> Subquery:
+    """The ``conversation_day`` rows over ``rng``'s days under the filters' channel: ``day`` and
+    the :data:`tablero.models.CONVERSATION_DAY_COUNTS` of the conversations started (a last day
+    cut short by ``asOf``: counted from its conversations). Only where :func:`gaps_apply`."""
+    d = ConversationDay.__table__.c
+    cut, raw_start = _cut_day(conn, f, rng)
+    whole = select(d.day, *[d[name] for name in CONVERSATION_DAY_COUNTS]).where(
+        d.organization_id == f.organization_id,
+        d.channel == (f.channel or ALL_CHANNELS),
+        d.day >= epoch_day(rng.start),
+        d.day < epoch_day(cut),
+    )
+    if raw_start >= rng.end_ts:
+        return whole.subquery("conversation_days")
+    c = Conversation.__table__.c
+    support = c.kind == "SUPPORT"
+    conditions = {
+        "commercial": c.kind == "COMMERCIAL",
+        "support": support,
+        "positive": c.sentiment == "POSITIVE",
+        "neutral": c.sentiment == "NEUTRAL",
+        "negative": c.sentiment == "NEGATIVE",
+        "support_new": and_(support, c.status == "NEW"),
+        "support_waiting": and_(support, c.status == "WAITING"),
+        "support_in_progress": and_(support, c.status == "IN_PROGRESS"),
+    }
+    tail = select(
+        literal(epoch_day(cut)).label("day"),
+        *[_count_if(conditions[name]).label(name) for name in CONVERSATION_DAY_COUNTS],
+    ).where(
+        *f.where(Conversation, which=None), c.started_at >= raw_start, c.started_at < rng.end_ts
+    )
+    return union_all(whole, tail).subquery("conversation_days")
+
+
+def conversation_counts(conn: Connection, f: ReportFilters, rng: DateRange) -> dict[str, int]:
+    """The :data:`tablero.models.CONVERSATION_DAY_COUNTS` of the conversations started in
+    ``rng`` (the channel filter applies): from the conversation days where :func:`gaps_apply`,
+    else from the conversations (their covering index)."""
+    if gaps_apply(f):
+        d = conversation_days(conn, f, rng)
+        row = conn.execute(select(*[func.sum(d.c[n]) for n in CONVERSATION_DAY_COUNTS])).one()
+        return {name: int(v or 0) for name, v in zip(CONVERSATION_DAY_COUNTS, row, strict=True)}
+    c = Conversation.__table__.c
+    rows = conn.execute(
+        select(c.kind, c.status, c.sentiment, func.count())
+        .where(
+            *f.where(Conversation, which=None),
+            c.started_at >= rng.start_ts,
+            c.started_at < rng.end_ts,
+        )
+        .group_by(c.kind, c.status, c.sentiment)
+    ).all()
+    out = dict.fromkeys(CONVERSATION_DAY_COUNTS, 0)
+    for kind, status, sentiment, n in rows:
+        out[kind.lower()] += n
+        if sentiment in ("POSITIVE", "NEUTRAL", "NEGATIVE"):
+            out[sentiment.lower()] += n
+        if kind == "SUPPORT" and status in ("NEW", "WAITING", "IN_PROGRESS"):
+            out[f"support_{status.lower()}"] += n
+    return out
+
+
 def first_in_gaps(gaps: Subquery, first_day, last_day=None, column: str = "contacts"):
     """SQL: the sum of ``column`` (``contacts`` or ``live``) over the rows of
     :func:`activity_gaps` that are their contacts' first in the window ``[first_day, last_day)``
@@ -386,6 +451,15 @@ def _count_if(condition):
 def attentions_series(
     conn: Connection, f: ReportFilters, rng: DateRange, kind: str, granularity=Granularity.DAY
 ) -> Series:
+    """Conversations of ``kind`` started per bucket (from the conversation days where
+    :func:`gaps_apply`)."""
+    if gaps_apply(f):
+        d = conversation_days(conn, f, rng)
+        bucket = day_bucket_index(d.c.day, rng, granularity).label("bucket")
+        rows = conn.execute(
+            select(bucket, func.sum(d.c[kind.lower()])).group_by(bucket)
+        ).all()
+        return make_series(rng, granularity, rows)
     c = Conversation.__table__.c
     conditions = f.where(Conversation, time_column=c.started_at, which=None) + [
         c.started_at >= rng.start_ts,
@@ -424,19 +498,8 @@ def daily_volume(conn: Connection, f: ReportFilters, rng: DateRange) -> DailyVol
 def attention_distribution(
     conn: Connection, f: ReportFilters, rng: DateRange
 ) -> AttentionDistribution:
-    c = Conversation.__table__.c
-    rows = dict(
-        conn.execute(
-            select(c.kind, func.count())
-            .where(
-                *f.where(Conversation, which=None),
-                c.started_at >= rng.start_ts,
-                c.started_at < rng.end_ts,
-            )
-            .group_by(c.kind)
-        ).all()
-    )
-    commercial, support = int(rows.get("COMMERCIAL", 0)), int(rows.get("SUPPORT", 0))
+    counts = conversation_counts(conn, f, rng)
+    commercial, support = counts["commercial"], counts["support"]
     total = commercial + support
     return AttentionDistribution(
         total=total,

@@ -72,6 +72,7 @@ from .db import Database
 from .models import (
     ACTIVITY_MEASURES,
     ALL_STATES,
+    CONVERSATION_DAY_COUNTS,
     EFFECTIVE_MESSAGE_CHANNELS,
     GAP_CAP,
     NO_NEXT_DAY,
@@ -223,7 +224,7 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
     org = {"org": org_id}
     _effective(conn, org, None)
     conn.execute(text("DELETE FROM contact_activity WHERE organization_id = :org"), org)
-    for table in ("activity_gap", "customer_orders", "order_day", "customer_cell", "order_day_total", "buyer_day",
+    for table in ("activity_gap", "conversation_day", "customer_orders", "order_day", "customer_cell", "order_day_total", "buyer_day",
                   *CLOSE_TABLES):
         conn.execute(text(f"DELETE FROM {table} WHERE organization_id = :org"), org)
     for table, steps in (
@@ -561,27 +562,30 @@ def _contact_activity(conn: Connection, org: dict, timezone: str, where: _Where,
     conversation_day = _local_day_sql("started_at", timezone, start, end)
     # per channel, then the all-channels rows ('*'); each row gets the contact's previous day
     # (in its channel) with any activity, with outbound messages, with campaign sends
+    counts = ", ".join(f"SUM({name}) AS {name}" for name in _COUNTED)
+    conversation_counts = ", ".join(
+        f"SUM(CASE WHEN {_COUNTED[name]} THEN 1 ELSE 0 END)" for name in CONVERSATION_DAY_COUNTS
+    )
     per_channel = (
-        "SELECT day, contact_id, channel, SUM(messages) AS messages, SUM(outbound) AS outbound,"
-        " SUM(campaign) AS campaign, SUM(commercial) AS commercial, SUM(support) AS support"
+        f"SELECT day, contact_id, channel, {counts}"
         " FROM ("
         f"  SELECT {message_day} AS day, contact_id, channel, COUNT(*) AS messages,"
         "   SUM(CASE WHEN direction = 'OUTBOUND' THEN 1 ELSE 0 END) AS outbound,"
         "   SUM(CASE WHEN direction = 'OUTBOUND' AND campaign_id IS NOT NULL"
         "    THEN 1 ELSE 0 END) AS campaign,"
-        "   0 AS commercial, 0 AS support"
+        f"   {', '.join(f'0 AS {name}' for name in CONVERSATION_DAY_COUNTS)}"
         "  FROM message"
         f"  WHERE organization_id = :org AND {where('contact_id')}"
         "  GROUP BY 1, contact_id, channel"
         "  UNION ALL"
-        f"  SELECT {conversation_day}, contact_id, channel, 0, 0, 0,"
-        "   SUM(CASE WHEN kind = 'COMMERCIAL' THEN 1 ELSE 0 END),"
-        "   SUM(CASE WHEN kind = 'SUPPORT' THEN 1 ELSE 0 END)"
+        f"  SELECT {conversation_day}, contact_id, channel, 0, 0, 0, {conversation_counts}"
         "  FROM conversation"
         f"  WHERE organization_id = :org AND {where('contact_id')}"
         "  GROUP BY 1, contact_id, channel"
         " ) raw GROUP BY day, contact_id, channel"
     )
+    sums = ", ".join(f"SUM({name})" for name in _COUNTED)
+    names = ", ".join(_COUNTED)
     earlier = (
         "OVER (PARTITION BY a.contact_id, a.channel ORDER BY a.day"
         " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
@@ -589,11 +593,11 @@ def _contact_activity(conn: Connection, org: dict, timezone: str, where: _Where,
     conn.execute(
         text(
             f"WITH per_channel AS ({per_channel})"
-            " INSERT INTO contact_activity (organization_id, channel, day, contact_id, messages,"
-            " outbound, campaign, commercial, support, state, deleted, prev_day,"
+            f" INSERT INTO contact_activity (organization_id, channel, day, contact_id, {names},"
+            " state, deleted, prev_day,"
             " prev_outbound_day, prev_campaign_day, prev_commercial_day, prev_support_day)"
-            " SELECT :org, a.channel, a.day, a.contact_id, a.messages, a.outbound, a.campaign,"
-            "  a.commercial, a.support, k.state,"
+            f" SELECT :org, a.channel, a.day, a.contact_id,"
+            f"  {', '.join(f'a.{name}' for name in _COUNTED)}, k.state,"
             "  CASE WHEN k.deleted_at IS NULL THEN FALSE ELSE TRUE END,"
             f"  MAX(a.day) {earlier},"
             f"  MAX(CASE WHEN a.outbound > 0 THEN a.day END) {earlier},"
@@ -603,14 +607,31 @@ def _contact_activity(conn: Connection, org: dict, timezone: str, where: _Where,
             " FROM ("
             "  SELECT * FROM per_channel"
             "  UNION ALL"
-            "  SELECT day, contact_id, '*', SUM(messages), SUM(outbound), SUM(campaign),"
-            "   SUM(commercial), SUM(support) FROM per_channel"
+            f"  SELECT day, contact_id, '*', {sums} FROM per_channel"
             "  GROUP BY day, contact_id"
             " ) a JOIN contact k ON k.organization_id = :org AND k.id = a.contact_id"
         ),
         org,
     )
     _roll_up_activity(conn, org, where, sign=1)
+
+
+# contact_activity's counts: messages (any), outbound, campaign sends; conversations started
+# (the SQL condition on the conversation row of each of CONVERSATION_DAY_COUNTS)
+_COUNTED = {
+    "messages": None,
+    "outbound": None,
+    "campaign": None,
+    "commercial": "kind = 'COMMERCIAL'",
+    "support": "kind = 'SUPPORT'",
+    "positive": "sentiment = 'POSITIVE'",
+    "neutral": "sentiment = 'NEUTRAL'",
+    "negative": "sentiment = 'NEGATIVE'",
+    "support_new": "kind = 'SUPPORT' AND status = 'NEW'",
+    "support_waiting": "kind = 'SUPPORT' AND status = 'WAITING'",
+    "support_in_progress": "kind = 'SUPPORT' AND status = 'IN_PROGRESS'",
+}
+assert list(_COUNTED)[3:] == list(CONVERSATION_DAY_COUNTS)
 
 
 def _gap_rows(where: _Where) -> str:
@@ -652,6 +673,20 @@ def _roll_up_activity(conn: Connection, org: dict, where: _Where, sign: int) -> 
         ),
         org,
     )
+    columns = ", ".join(CONVERSATION_DAY_COUNTS)
+    conn.execute(
+        text(
+            f"INSERT INTO conversation_day (organization_id, channel, day, {columns})"
+            f" SELECT :org, channel, day,"
+            f" {', '.join(f'{sign} * SUM({name})' for name in CONVERSATION_DAY_COUNTS)}"
+            f" FROM contact_activity WHERE organization_id = :org AND {where('contact_id')}"
+            "  AND commercial + support > 0 GROUP BY channel, day"
+            " ON CONFLICT (organization_id, channel, day) DO UPDATE SET "
+            + ", ".join(f"{n} = conversation_day.{n} + excluded.{n}"
+                        for n in CONVERSATION_DAY_COUNTS)
+        ),
+        org,
+    )
 
 
 def _drop_emptied_activity_gaps(conn: Connection, org: dict, where: _Where) -> None:
@@ -662,6 +697,16 @@ def _drop_emptied_activity_gaps(conn: Connection, org: dict, where: _Where) -> N
             "DELETE FROM activity_gap WHERE organization_id = :org AND contacts = 0"
             " AND (channel, measure, state, day, gap) IN ("
             f" SELECT channel, measure, st, day, gap FROM ({_gap_rows(where)}) g)"
+        ),
+        org,
+    )
+    conn.execute(
+        text(
+            "DELETE FROM conversation_day WHERE organization_id = :org"
+            " AND commercial = 0 AND support = 0 AND (channel, day) IN ("
+            " SELECT channel, day FROM contact_activity"
+            f" WHERE organization_id = :org AND {where('contact_id')}"
+            "  AND commercial + support > 0)"
         ),
         org,
     )

@@ -320,6 +320,13 @@ class ContactActivity(SQLModel, table=True):
     campaign: int = 0  # outbound campaign messages
     commercial: int = 0  # commercial conversations started
     support: int = 0  # support conversations started
+    # of the conversations started: by sentiment, and the support ones by open status
+    positive: int = 0
+    neutral: int = 0
+    negative: int = 0
+    support_new: int = 0
+    support_waiting: int = 0
+    support_in_progress: int = 0
     # the contact's state (UF) and whether it is deleted, copied when the rows are rebuilt (a
     # changed contact rebuilds them), so the geography of active contacts needs no join
     state: str | None = None
@@ -373,6 +380,34 @@ class ActivityGap(SQLModel, table=True):
     contacts: int = Field(sa_column=Column(BigInteger, nullable=False))
     live: int = Field(sa_column=Column(BigInteger, nullable=False))
     amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+CONVERSATION_DAY_COUNTS = (
+    "commercial", "support", "positive", "neutral", "negative",
+    "support_new", "support_waiting", "support_in_progress",
+)
+
+
+class ConversationDay(SQLModel, table=True):
+    """derived rollup of ``contact_activity``: per channel (or ``'*'``) and local day, the
+    conversations started: by kind, by sentiment, and the support ones by open status (the
+    status they have now). Sums of the day's ``contact_activity`` rows, kept up to date with
+    them by subtracting the replaced rows and adding the new ones; the attention series and
+    distribution, pending attentions and satisfaction read a row per day."""
+
+    __tablename__ = "conversation_day"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    channel: str = Field(primary_key=True)
+    day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    commercial: int = Field(sa_column=Column(BigInteger, nullable=False))
+    support: int = Field(sa_column=Column(BigInteger, nullable=False))
+    positive: int = Field(sa_column=Column(BigInteger, nullable=False))
+    neutral: int = Field(sa_column=Column(BigInteger, nullable=False))
+    negative: int = Field(sa_column=Column(BigInteger, nullable=False))
+    support_new: int = Field(sa_column=Column(BigInteger, nullable=False))
+    support_waiting: int = Field(sa_column=Column(BigInteger, nullable=False))
+    support_in_progress: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class Ticket(SQLModel, table=True):
@@ -618,6 +653,7 @@ TENANT_TABLES = [
     ResponseInterval,
     ContactActivity,
     ActivityGap,
+    ConversationDay,
     CloseFact,
     ReasonCloseDay,
     ReasonCloseBucket,

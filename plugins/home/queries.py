@@ -21,7 +21,6 @@ from tablero import (
     OPEN_STATUSES,
     Channel,
     Comparison,
-    Conversation,
     DateRange,
     NotFound,
     OnboardingStep,
@@ -31,6 +30,7 @@ from tablero import (
     Ticket,
     active_contacts,
     contact_base_at,
+    conversation_counts,
     epoch_to_local,
     trailing_days,
 )
@@ -226,39 +226,20 @@ def tickets_opened_today(conn: Connection, f: ReportFilters) -> int:
 
 
 def pending_attentions(conn: Connection, f: ReportFilters) -> HomePendingAttentions:
-    c = Conversation.__table__.c
-    counts = dict(
-        conn.execute(
-            select(c.status, func.count())
-            .where(
-                *f.where(Conversation, which=None),
-                _in(c.started_at, f.current),
-                c.kind == "SUPPORT",
-                c.status.in_(OPEN_STATUSES),
-            )
-            .group_by(c.status)
-        ).all()
-    )
-    new, waiting, in_progress = (int(counts.get(s, 0)) for s in OPEN_STATUSES)
+    """Support conversations started in the window, by the open status they have now."""
+    counts = conversation_counts(conn, f, f.current)
+    new, waiting, in_progress = (counts[f"support_{s.lower()}"] for s in OPEN_STATUSES)
     return HomePendingAttentions(
         total=new + waiting + in_progress, new=new, waiting=waiting, in_progress=in_progress
     )
 
 
 def satisfaction(conn: Connection, f: ReportFilters) -> HomeSatisfaction:
-    c = Conversation.__table__.c
-    counts = dict(
-        conn.execute(
-            select(c.sentiment, func.count())
-            .where(*f.where(Conversation, which=None), _in(c.started_at, f.current))
-            .group_by(c.sentiment)
-        ).all()
-    )
-    positive, neutral, negative = (
-        int(counts.pop(s, 0)) for s in ("POSITIVE", "NEUTRAL", "NEGATIVE")
-    )
+    """The sentiments of the conversations started in the window."""
+    counts = conversation_counts(conn, f, f.current)
+    positive, neutral, negative = (counts[s] for s in ("positive", "neutral", "negative"))
     rated = positive + neutral + negative
-    unrated = sum(int(n) for n in counts.values())  # sentiment null
+    unrated = counts["commercial"] + counts["support"] - rated  # sentiment null
 
     def share(n: int) -> float | None:
         return n / rated if rated else None

@@ -30,6 +30,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+import tablero.activity
 from tablero import SalesOrder, StartupError, hookimpl
 from tablero.ingest import ingest_records
 from tablero.plugin_manager import Registry, make_plugin_manager
@@ -211,6 +212,16 @@ def comparison(value, previous, change, percent):
 @pytest.fixture
 def page(api) -> dict:
     return panel(api)
+
+
+@pytest.mark.parametrize("filters", [None, {"channel": "WHATSAPP"}])
+def test_the_rollups_and_the_facts_give_the_same_panel(api, monkeypatch, filters):
+    """The figures below are checked on the panel read from the activity gaps and conversation
+    days (where no group or origin filter applies); switched off, the contact activity facts and
+    the conversations give the same panel."""
+    from_rollups = panel(api, filters)
+    monkeypatch.setattr(tablero.activity, "READ_GAPS", False)
+    assert panel(api, filters) == from_rollups
 
 
 # ---- period and interactions ------------------------------------------------------------------

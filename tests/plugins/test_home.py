@@ -17,6 +17,7 @@ import types
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import tablero.activity
 from sqlalchemy import event
 from tablero import QuickAction, hookimpl, trailing_days
 from tablero.ingest import ingest_records
@@ -170,6 +171,15 @@ query Home($asOf: DateTime) {{
 @pytest.fixture
 def page(orgs, make_api) -> dict:
     return make_api(orgs[0]).data(PAGE)["home"]
+
+
+def test_the_rollups_and_the_facts_give_the_same_page(orgs, make_api, monkeypatch):
+    """Every figure below is checked on the page read from the activity gaps and conversation
+    days; switched off, the contact activity facts and the conversations give the same page."""
+    api = make_api(orgs[0])
+    from_rollups = api.data(PAGE)["home"]
+    monkeypatch.setattr(tablero.activity, "READ_GAPS", False)
+    assert api.data(PAGE)["home"] == from_rollups
 
 
 # ---- the windows ---------------------------------------------------------------------------

@@ -1,10 +1,12 @@
-"""activity gaps: contact_activity's previous commercial / support days, and their rollup
+"""activity gaps and conversation days: two rollups of contact_activity
 
 ``contact_activity`` gains each row's previous day with a commercial and with a support
-conversation started; ``activity_gap`` rolls the rows up per channel, measure, local day, gap
-since the previous day (and state), so distinct-contact counts over a window read a few rows per
-day. Both are derived: :func:`tablero.migrate.upgrade` computes them for every organization when
-a database crosses this revision.
+conversation started, and the day's conversations by sentiment and the support ones by open
+status; ``activity_gap`` rolls the rows up per channel, measure, local day, gap since the
+previous day (and state), so distinct-contact counts over a window read a few rows per day, and
+``conversation_day`` sums the conversation counts per channel and day. All are derived:
+:func:`tablero.migrate.upgrade` computes them for every organization when a database crosses
+this revision.
 
 Revision ID: 0005
 Revises: 0004
@@ -26,6 +28,10 @@ _ACTIVITY_INCLUDE = [
 ]
 
 
+_COUNTS = ['positive', 'neutral', 'negative', 'support_new', 'support_waiting',
+           'support_in_progress']
+
+
 def _key(name: str) -> sa.Column:
     return sa.Column(name, sa.Integer(), autoincrement=False, nullable=False)
 
@@ -41,6 +47,8 @@ def upgrade() -> None:
     with op.batch_alter_table('contact_activity') as batch:
         batch.add_column(sa.Column('prev_commercial_day', sa.Integer(), nullable=True))
         batch.add_column(sa.Column('prev_support_day', sa.Integer(), nullable=True))
+        for name in _COUNTS:
+            batch.add_column(sa.Column(name, sa.Integer(), nullable=False, server_default='0'))
     if op.get_context().dialect.name == 'postgresql':
         op.drop_index('ix_contact_activity_pg_days', table_name='contact_activity')
         _activity_index(_ACTIVITY_INCLUDE + ['prev_commercial_day', 'prev_support_day'])
@@ -61,13 +69,26 @@ def upgrade() -> None:
         op.create_index('ix_activity_gap_pg_days', 'activity_gap',
                         ['organization_id', 'channel', 'measure', 'state', 'day', 'gap'],
                         unique=False, postgresql_include=['contacts', 'live', 'amount'])
+    op.create_table('conversation_day',
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    _key('day'),
+    *[sa.Column(name, sa.BigInteger(), nullable=False)
+      for name in ['commercial', 'support', *_COUNTS]],
+    sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], ),
+    sa.PrimaryKeyConstraint('organization_id', 'channel', 'day'),
+    sqlite_with_rowid=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('conversation_day')
     op.drop_table('activity_gap')
     if op.get_context().dialect.name == 'postgresql':
         op.drop_index('ix_contact_activity_pg_days', table_name='contact_activity')
         _activity_index(_ACTIVITY_INCLUDE)
     with op.batch_alter_table('contact_activity') as batch:
+        for name in reversed(_COUNTS):
+            batch.drop_column(name)
         batch.drop_column('prev_support_day')
         batch.drop_column('prev_commercial_day')
