@@ -231,13 +231,21 @@ def gaps_apply(f: ReportFilters, *windows: DateRange) -> bool:
 
 
 def activity_gaps(
-    conn: Connection, f: ReportFilters, rng: DateRange, measure: str, *, by_state: bool = False
+    conn: Connection,
+    f: ReportFilters,
+    rng: DateRange,
+    measure: str,
+    *,
+    by_state: bool = False,
+    amounts_only: bool = False,
 ) -> Subquery:
     """The ``activity_gap`` rows of ``measure`` over ``rng``'s days under the filters' channel:
     ``day``, ``gap``, ``state``, ``contacts``, ``live``, ``amount`` (see
     :class:`tablero.models.ActivityGap`); per state with ``by_state``, else over all states. A
     last day cut short by ``asOf`` comes from its raw rows (one row per contact, its gap from
-    the facts' previous days), as in :func:`contact_activity`. Only where :func:`gaps_apply`.
+    the facts' previous days), as in :func:`contact_activity`; with ``amounts_only`` (the
+    caller sums ``amount`` only) that part is a single row of the day's total. Only where
+    :func:`gaps_apply`.
     """
     number = ACTIVITY_MEASURES.index(measure)
     g = ActivityGap.__table__.c
@@ -252,13 +260,18 @@ def activity_gaps(
     )
     if raw_start >= rng.end_ts:
         return whole.subquery("gaps")
-    return union_all(whole, _gap_tail(f, cut, raw_start, rng.end_ts, measure, by_state)).subquery(
-        "gaps"
-    )
+    tail = _gap_tail(f, cut, raw_start, rng.end_ts, measure, by_state, amounts_only)
+    return union_all(whole, tail).subquery("gaps")
 
 
 def _gap_tail(
-    f: ReportFilters, cut, start_ts: int, end_ts: int, measure: str, by_state: bool
+    f: ReportFilters,
+    cut,
+    start_ts: int,
+    end_ts: int,
+    measure: str,
+    by_state: bool,
+    amounts_only: bool = False,
 ) -> Select:
     """:func:`activity_gaps`' rows of the cut day's part ``[start_ts, end_ts)``: a row per
     contact with ``measure`` there, read from only the raw rows that measure counts (messages
@@ -288,6 +301,15 @@ def _gap_tail(
             ).where(*conditions).group_by(c.contact_id)
         )
     raw = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("raw")
+    if amounts_only:
+        return select(
+            literal(epoch_day(cut)).label("day"),
+            literal(GAP_CAP).label("gap"),
+            literal(ALL_STATES).label("state"),
+            literal(0).label("contacts"),
+            literal(0).label("live"),
+            func.coalesce(func.sum(raw.c.amount), 0).label("amount"),
+        )
     contacts = (
         select(raw.c.contact_id, func.sum(raw.c.amount).label("amount"))
         .group_by(raw.c.contact_id)
@@ -475,7 +497,7 @@ def sends_series(
     """Outbound messages sent per bucket (summed from the activity gaps, or from the contact
     activity facts where those do not apply)."""
     if gaps_apply(f):
-        a = activity_gaps(conn, f, rng, "outbound")
+        a = activity_gaps(conn, f, rng, "outbound", amounts_only=True)
         per_day = select(a.c.day, func.sum(a.c.amount).label("outbound")).group_by(a.c.day)
     else:
         a = contact_activity(f, rng, columns=["day", "outbound"], conn=conn)
