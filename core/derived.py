@@ -634,10 +634,25 @@ _COUNTED = {
 assert list(_COUNTED)[3:] == list(CONVERSATION_DAY_COUNTS)
 
 
-def _gap_rows(where: _Where) -> str:
-    """SQL: the ``activity_gap`` cells of the scope's ``contact_activity`` rows, one row per
-    contact row and measure it has (and per state for ``activity``): ``channel, measure, st,
-    day, gap, live, amount``."""
+_SCOPE_ROWS = "scope_activity"
+
+
+def _scope_rows(where: _Where) -> str:
+    """SQL: a ``WITH`` of the scope's ``contact_activity`` rows, read once for the arms of
+    :func:`_gap_rows` (MATERIALIZED: PostgreSQL would otherwise inline it into each)."""
+    columns = ("channel, day, state, deleted, messages, outbound, campaign, commercial, support,"
+               " prev_day, prev_outbound_day, prev_campaign_day, prev_commercial_day,"
+               " prev_support_day")
+    return (
+        f"WITH {_SCOPE_ROWS} AS MATERIALIZED (SELECT {columns} FROM contact_activity"
+        f" WHERE organization_id = :org AND {where('contact_id')}) "
+    )
+
+
+def _gap_rows() -> str:
+    """SQL: the ``activity_gap`` cells of the rows of :func:`_scope_rows`, one row per contact
+    row and measure it has (and per state for ``activity``): ``channel, measure, st, day, gap,
+    live, amount``."""
     live = "CASE WHEN deleted THEN 0 ELSE 1 END"
     arms = []
     for number, name in enumerate(ACTIVITY_MEASURES):
@@ -645,13 +660,12 @@ def _gap_rows(where: _Where) -> str:
         amount = "messages" if name == "activity" else name
         gap = (f"CASE WHEN {previous} IS NULL OR day - {previous} >= {GAP_CAP} THEN {GAP_CAP}"
                f" ELSE day - {previous} END")
-        only = "" if name == "activity" else f" AND {name} > 0"
+        only = "" if name == "activity" else f" WHERE {name} > 0"
         states = [f"'{ALL_STATES}'"] + (["COALESCE(state, '')"] if name == "activity" else [])
         for state in states:
             arms.append(
                 f"SELECT channel, {number} AS measure, {state} AS st, day, {gap} AS gap,"
-                f" {live} AS live, {amount} AS amount FROM contact_activity"
-                f" WHERE organization_id = :org AND {where('contact_id')}{only}"
+                f" {live} AS live, {amount} AS amount FROM {_SCOPE_ROWS}{only}"
             )
     return " UNION ALL ".join(arms)
 
@@ -661,10 +675,11 @@ def _roll_up_activity(conn: Connection, org: dict, where: _Where, sign: int) -> 
     ``activity_gap``."""
     conn.execute(
         text(
-            "INSERT INTO activity_gap (organization_id, channel, measure, state, day, gap,"
+            _scope_rows(where)
+            + "INSERT INTO activity_gap (organization_id, channel, measure, state, day, gap,"
             " contacts, live, amount)"
             f" SELECT :org, channel, measure, st, day, gap, {sign} * COUNT(*), {sign} * SUM(live),"
-            f"  {sign} * SUM(amount) FROM ({_gap_rows(where)}) g"
+            f"  {sign} * SUM(amount) FROM ({_gap_rows()}) g"
             " GROUP BY channel, measure, st, day, gap"
             " ON CONFLICT (organization_id, channel, measure, state, day, gap) DO UPDATE SET"
             "  contacts = activity_gap.contacts + excluded.contacts,"
@@ -694,9 +709,10 @@ def _drop_emptied_activity_gaps(conn: Connection, org: dict, where: _Where) -> N
     found through those rows' keys (primary-key probes, not a scan of the organization's)."""
     conn.execute(
         text(
-            "DELETE FROM activity_gap WHERE organization_id = :org AND contacts = 0"
+            _scope_rows(where)
+            + "DELETE FROM activity_gap WHERE organization_id = :org AND contacts = 0"
             " AND (channel, measure, state, day, gap) IN ("
-            f" SELECT channel, measure, st, day, gap FROM ({_gap_rows(where)}) g)"
+            f" SELECT channel, measure, st, day, gap FROM ({_gap_rows()}) g)"
         ),
         org,
     )

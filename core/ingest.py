@@ -1231,6 +1231,11 @@ def _keep_statistics_fresh(conn: Connection, written: dict[str, int]) -> None:
     # ... and the close facts, read back the same way
     if "conversation" in written:
         written["close_fact"] = written["conversation"]
+    # ... and the contact activity, read back for its rollups (a row per contact and day, about
+    # one per message)
+    activity = written.get("message", 0) + written.get("conversation", 0)
+    if activity:
+        written["contact_activity"] = activity
     names = [name for name, n in written.items() if n > 0]
     if not names:
         return
