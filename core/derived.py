@@ -77,6 +77,7 @@ from .models import (
     GAP_CAP,
     NO_NEXT_DAY,
     NO_PREVIOUS_DAY,
+    NOT_DELETED,
     ResponseInterval,
 )
 from .sql import duration_bucket_sql
@@ -173,6 +174,7 @@ def refresh(
             _intervals(conn, org, schedules, where_conv)
         if contacts:
             _contact_facts(conn, org, schedules, where_contact)
+            _contact_days(conn, org, schedules.timezone, where_contact)
             _contact_activity(conn, org, schedules.timezone, where_contact)
             _customer_orders(conn, org, schedules.timezone, where_contact)
             _close_facts(conn, org, schedules.timezone, where_contact)
@@ -224,13 +226,13 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
     org = {"org": org_id}
     _effective(conn, org, None)
     conn.execute(text("DELETE FROM contact_activity WHERE organization_id = :org"), org)
-    for table in ("activity_gap", "conversation_day", "customer_orders", "order_day", "customer_cell", "order_day_total", "buyer_day",
+    for table in ("contact_day", "activity_gap", "conversation_day", "customer_orders", "order_day", "customer_cell", "order_day_total", "buyer_day",
                   *CLOSE_TABLES):
         conn.execute(text(f"DELETE FROM {table} WHERE organization_id = :org"), org)
     for table, steps in (
         # states first: the activity rows copy each contact's state
         ("contact", ([_states] if phone_states else [])
-         + [_contact_facts, _contact_activity, _customer_orders]),
+         + [_contact_facts, _contact_days, _contact_activity, _customer_orders]),
         ("conversation", [_conversation_facts, _intervals]),
         # after the conversations' times to close
         ("contact", [_close_facts]),
@@ -243,7 +245,7 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
             for step in steps:
                 if step is _states:
                     step(conn, org, where)
-                elif step in (_contact_activity, _customer_orders, _close_facts):
+                elif step in (_contact_days, _contact_activity, _customer_orders, _close_facts):
                     step(conn, org, schedules.timezone, where, replace=False)
                 else:
                     step(conn, org, schedules, where)
@@ -513,6 +515,58 @@ def _contact_facts(conn: Connection, org: dict, schedules: _Schedules, where: _W
         "first_contact_at", "first_contact_advisor_id", "first_contact_calendar_s",
         "first_contact_business_s",
     ], changed)
+
+
+def _contact_days(conn: Connection, org: dict, timezone: str, where: _Where,
+                  replace: bool = True) -> None:
+    """Bring the scope's ``contact.created_day`` / ``deleted_day`` and the ``contact_day``
+    rollup up to date: the stored days' counts subtracted (``replace=False``: the caller emptied
+    the rollup), the days recomputed from ``created_at`` / ``deleted_at``, the new ones added."""
+    scope = f"organization_id = :org AND {where('id')}"
+
+    def roll_up(sign: int) -> None:
+        conn.execute(
+            text(
+                "INSERT INTO contact_day (organization_id, created_day, deleted_day, contacts)"
+                f" SELECT :org, created_day, COALESCE(deleted_day, {NOT_DELETED}),"
+                f" {sign} * COUNT(*) FROM contact WHERE {scope} AND created_day IS NOT NULL"
+                f" GROUP BY created_day, COALESCE(deleted_day, {NOT_DELETED})"
+                " ON CONFLICT (organization_id, created_day, deleted_day) DO UPDATE SET"
+                "  contacts = contact_day.contacts + excluded.contacts"
+            ),
+            org,
+        )
+
+    if replace:
+        roll_up(-1)
+    lo, hi = conn.execute(
+        text(
+            "SELECT MIN(lo), MAX(hi) FROM ("
+            " SELECT MIN(created_at) AS lo, MAX(created_at) AS hi"
+            f" FROM contact WHERE {scope}"
+            " UNION ALL SELECT MIN(deleted_at), MAX(deleted_at)"
+            f" FROM contact WHERE {scope} AND deleted_at IS NOT NULL) spans"
+        ),
+        org,
+    ).one()
+    if lo is not None:
+        created = _local_day_sql("created_at", timezone, int(lo), int(hi) + 1)
+        deleted = _local_day_sql("deleted_at", timezone, int(lo), int(hi) + 1)
+        new_deleted = f"CASE WHEN deleted_at IS NULL THEN NULL ELSE {deleted} END"
+        conn.execute(
+            text(
+                f"UPDATE contact SET created_day = {created}, deleted_day = {new_deleted}"
+                f" WHERE {scope} AND (created_day IS NULL OR created_day <> {created}"
+                f"  OR COALESCE(deleted_day, {NOT_DELETED})"
+                f"   <> COALESCE({new_deleted}, {NOT_DELETED}))"
+            ),
+            org,
+        )
+    roll_up(1)
+    if replace:
+        conn.execute(
+            text("DELETE FROM contact_day WHERE organization_id = :org AND contacts = 0"), org
+        )
 
 
 def _local_day_sql(column: str, timezone: str, start_ts: int, end_ts: int) -> str:

@@ -14,7 +14,7 @@ from .db import normalise_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Revisions that add derived facts an existing database must compute once.
-_FACTS_ADDED_BY = ("0002", "0003", "0004", "0005")
+_FACTS_ADDED_BY = ("0002", "0003", "0004", "0005", "0006")
 
 
 def alembic_config(url: str) -> Config:
@@ -38,7 +38,8 @@ def upgrade(url: str, revision: str = "head") -> None:
 
     A database that had data before a revision adding derived facts (``0002``: contact activity
     and customer orders; ``0003``: order days and their rollups; ``0004``: close facts and their
-    rollups; ``0005``: activity gaps) gets them computed (a whole refresh of each organization), so reports read
+    rollups; ``0005``: activity gaps and conversation days; ``0006``:
+    contact days) gets them computed (a whole refresh of each organization), so reports read
     complete facts at once. The organizations
     are first marked (``refreshed_at`` null) and each is unmarked by its own refresh, so an
     upgrade interrupted half-way finishes the remaining organizations the next time it runs

@@ -196,3 +196,36 @@ def test_a_contact_counts_in_a_window_by_its_first_day_there_whatever_the_gap_be
         assert got.value == 5  # a, b (Nov 1), c, d (Oct 15), e
         geography = db.read(lambda conn: interacting_geography(conn, window, window.current))
         assert geography.states[[s.uf for s in geography.states].index("SP")].contacts == 5
+
+
+def test_the_contact_base_at_an_instant_counts_created_minus_deleted_before_it(
+    db, make_org, source
+):
+    """Whole days before the instant's day (the contact_day rollup) and the day's part before
+    the instant (the contacts themselves), around asOf = Nov 25 12:00."""
+    org_id, _ = make_org()
+
+    def person(cid, created, deleted=None):
+        return {"type": "contact", "id": cid, "created_at": at(created),
+                **({"deleted_at": at(deleted)} if deleted else {})}
+
+    ingest_lines(db, org_id, [json.dumps(r) for r in [
+        person("old", "2026-10-01 10:00"),                        # in
+        person("gone", "2026-10-01 10:00", "2026-11-20 10:00"),   # deleted before: out
+        person("left_today", "2026-10-01 10:00", "2026-11-25 09:00"),  # deleted this morning
+        person("leaves_later", "2026-10-01 10:00", "2026-11-25 15:00"),  # still in at noon
+        person("new_today", "2026-11-25 08:00"),                  # created this morning: in
+        person("new_later", "2026-11-25 13:00"),                  # after noon: out
+        person("in_and_out", "2026-11-25 08:00", "2026-11-25 11:00"),  # both this morning: out
+        person("at_midnight", "2026-11-25 00:00"),                # the day's first instant: in
+    ]])
+    f = ReportFilters(org_id, "America/Sao_Paulo", trailing_days(30, "America/Sao_Paulo", AS_OF))
+    noon = int(AS_OF.timestamp())
+    midnight = int(datetime(2026, 11, 25, tzinfo=SAO_PAULO).timestamp())
+    base = db.read(lambda conn: activity.contact_base_at(conn, f, [noon, midnight, midnight + 1]))
+    # noon: old, leaves_later, new_today, at_midnight; midnight: old, left_today,
+    # leaves_later; one second later: at_midnight too
+    assert base == [4, 3, 4]
+    # a contact moved to another creation day and deleted: the rollup follows
+    ingest_lines(db, org_id, [json.dumps(person("old", "2026-11-25 11:00", "2026-11-25 11:30"))])
+    assert db.read(lambda conn: activity.contact_base_at(conn, f, [noon, midnight])) == [3, 2]

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from tablero import NO_NEXT_DAY, derived
 from tablero.derived import refresh
 from tablero.ingest import ingest_lines
-from tablero.models import ACTIVITY_MEASURES, GAP_CAP
+from tablero.models import ACTIVITY_MEASURES, GAP_CAP, NOT_DELETED
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 HOUR = 3600
@@ -625,6 +625,34 @@ def test_activity_gaps_roll_up_the_activity_rows_and_follow_every_change(db, mak
         ("outbound", "*", nov12, cap, 1, 1, 2),
         ("support", "*", nov12, cap, 1, 0, 1),
     ]
+
+
+def test_contact_days_count_creations_and_deletions_per_local_day_and_follow_changes(
+    db, make_org
+):
+    org_id, _ = make_org()
+
+    def days():
+        rows = db.read(lambda conn: conn.execute(text(
+            "SELECT created_day, deleted_day, contacts FROM contact_day"
+            " WHERE organization_id = :org"), {"org": org_id}).all())
+        epoch = date(1970, 1, 1).toordinal()
+        rows = sorted(rows, key=lambda r: (r[0], r[1]))  # not deleted (-1) first
+        return [(date.fromordinal(epoch + c), None if d == NOT_DELETED
+                 else date.fromordinal(epoch + d), n) for c, d, n in rows]
+
+    # 23:30 in Sao Paulo is the next day in UTC: the local day counts
+    load(db, org_id, [contact("c1", "2026-11-09 23:30"), contact("c2", "2026-11-09 08:00"),
+                      contact("c3", "2026-11-10 08:00", deleted_at=at("2026-11-12 23:59"))],
+         base=[])
+    nov9, nov10, nov12 = date(2026, 11, 9), date(2026, 11, 10), date(2026, 11, 12)
+    assert same_as_a_whole_refresh(db, org_id, days) == [
+        (nov9, None, 2), (nov10, nov12, 1)]
+    # c1 is deleted, c3 restored and moved a day later
+    load(db, org_id, [contact("c1", "2026-11-09 23:30", deleted_at=at("2026-11-12 08:00")),
+                      contact("c3", "2026-11-11 08:00")], base=[])
+    assert same_as_a_whole_refresh(db, org_id, days) == [
+        (nov9, None, 1), (nov9, nov12, 1), (date(2026, 11, 11), None, 1)]
 
 
 def test_customer_orders_sum_each_contacts_orders_and_follow_a_moved_order(db, make_org):

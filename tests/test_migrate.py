@@ -117,3 +117,35 @@ def test_upgrading_past_0004_fills_the_close_facts(tmp_path):
     # day 20769 is 2026-11-12; 3600 s is bucket 435 (4 digits, "36" rounded down to 35)
     assert [tuple(r) for r in facts] == [(7, 20769, -1, -1, 3600, 435)]
     assert [tuple(r) for r in days] == [(20769, -1, -1, 1), (20769, 7, -1, 1)]
+
+
+def test_upgrading_past_0006_fills_the_activity_rollups_and_the_contact_days(tmp_path):
+    url = f"sqlite:///{tmp_path / 'at-0004.sqlite3'}"
+    upgrade(url, "0004")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        _acme_with_a_contact(conn)
+        # 2026-11-12 22:30 in São Paulo (01:30 UTC on Nov 13): a commercial conversation on
+        # Nov 12, day 20769, positive
+        conn.execute(text(
+            "INSERT INTO conversation (organization_id, id, external_id, contact_id, kind,"
+            " channel, status, started_at, sentiment)"
+            " VALUES (1, 1, 'v1', 1, 'COMMERCIAL', 'WHATSAPP', 'NEW', 1794533400, 'POSITIVE')"))
+    upgrade(url)
+    with engine.connect() as conn:
+        gaps = conn.execute(text(
+            "SELECT channel, measure, state, day, gap, contacts FROM activity_gap"
+            " WHERE state = '*' ORDER BY 1, 2")).all()
+        conversation_days = conn.execute(text(
+            "SELECT channel, day, commercial, positive FROM conversation_day ORDER BY 1")).all()
+        contact_days = conn.execute(text(
+            "SELECT created_day, deleted_day, contacts FROM contact_day")).all()
+    engine.dispose()
+    # any activity (0) and commercial (3), for all channels and for WhatsApp; no previous day
+    assert [tuple(r) for r in gaps] == [
+        ("*", 0, "*", 20769, 186, 1), ("*", 3, "*", 20769, 186, 1),
+        ("WHATSAPP", 0, "*", 20769, 186, 1), ("WHATSAPP", 3, "*", 20769, 186, 1),
+    ]
+    assert [tuple(r) for r in conversation_days] == [("*", 20769, 1, 1), ("WHATSAPP", 20769, 1, 1)]
+    # the contact was created at 1793070000, 2026-10-27 00:00 in São Paulo: day 20753
+    assert [tuple(r) for r in contact_days] == [(20753, -1, 1)]
