@@ -33,6 +33,7 @@ from .geo import STATES
 from .models import (
     ACTIVITY_MEASURES,
     ALL_STATES,
+    BY_STATE,
     CONVERSATION_DAY_COUNTS,
     GAP_CAP,
     NOT_DELETED,
@@ -249,14 +250,15 @@ def activity_gaps(
     caller sums ``amount`` only) that part is a single row of the day's total. Only where
     :func:`gaps_apply`.
     """
-    number = ACTIVITY_MEASURES.index(measure)
+    if by_state and measure != "activity":
+        raise ValueError("only the activity measure is counted per state")
+    number = BY_STATE if by_state else ACTIVITY_MEASURES.index(measure)
     g = ActivityGap.__table__.c
     cut, raw_start = _cut_day(conn, f, rng)
     whole = select(g.day, g.gap, g.state, g.contacts, g.live, g.amount).where(
         g.organization_id == f.organization_id,
         g.channel == (f.channel or ALL_CHANNELS),
         g.measure == number,
-        g.state != ALL_STATES if by_state else g.state == ALL_STATES,
         g.day >= epoch_day(rng.start),
         g.day < epoch_day(cut),
     )

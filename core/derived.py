@@ -72,6 +72,7 @@ from .db import Database
 from .models import (
     ACTIVITY_MEASURES,
     ALL_STATES,
+    BY_STATE,
     CONVERSATION_DAY_COUNTS,
     EFFECTIVE_MESSAGE_CHANNELS,
     GAP_CAP,
@@ -715,10 +716,12 @@ def _gap_rows() -> str:
         gap = (f"CASE WHEN {previous} IS NULL OR day - {previous} >= {GAP_CAP} THEN {GAP_CAP}"
                f" ELSE day - {previous} END")
         only = "" if name == "activity" else f" WHERE {name} > 0"
-        states = [f"'{ALL_STATES}'"] + (["COALESCE(state, '')"] if name == "activity" else [])
-        for state in states:
+        states = [(number, f"'{ALL_STATES}'")]
+        if name == "activity":
+            states.append((BY_STATE, "COALESCE(state, '')"))
+        for measure, state in states:
             arms.append(
-                f"SELECT channel, {number} AS measure, {state} AS st, day, {gap} AS gap,"
+                f"SELECT channel, {measure} AS measure, {state} AS st, day, {gap} AS gap,"
                 f" {live} AS live, {amount} AS amount FROM {_SCOPE_ROWS}{only}"
             )
     return " UNION ALL ".join(arms)
@@ -734,8 +737,8 @@ def _roll_up_activity(conn: Connection, org: dict, where: _Where, sign: int) -> 
             " contacts, live, amount)"
             f" SELECT :org, channel, measure, st, day, gap, {sign} * COUNT(*), {sign} * SUM(live),"
             f"  {sign} * SUM(amount) FROM ({_gap_rows()}) g"
-            " GROUP BY channel, measure, st, day, gap"
-            " ON CONFLICT (organization_id, channel, measure, state, day, gap) DO UPDATE SET"
+            " GROUP BY channel, measure, day, gap, st"
+            " ON CONFLICT (organization_id, channel, measure, day, gap, state) DO UPDATE SET"
             "  contacts = activity_gap.contacts + excluded.contacts,"
             "  live = activity_gap.live + excluded.live,"
             "  amount = activity_gap.amount + excluded.amount"
@@ -765,8 +768,8 @@ def _drop_emptied_activity_gaps(conn: Connection, org: dict, where: _Where) -> N
         text(
             _scope_rows(where)
             + "DELETE FROM activity_gap WHERE organization_id = :org AND contacts = 0"
-            " AND (channel, measure, state, day, gap) IN ("
-            f" SELECT channel, measure, st, day, gap FROM ({_gap_rows()}) g)"
+            " AND (channel, measure, day, gap, state) IN ("
+            f" SELECT channel, measure, day, gap, st FROM ({_gap_rows()}) g)"
         ),
         org,
     )

@@ -362,8 +362,11 @@ class ContactActivity(SQLModel, table=True):
     prev_support_day: int | None = None
 
 
-# activity_gap's measures, by their number in its ``measure`` column
+# activity_gap's measures, by their number in its ``measure`` column; the last one is the first
+# ("activity") counted per state
 ACTIVITY_MEASURES = ("activity", "outbound", "campaign", "commercial", "support")
+GAP_MEASURES = ACTIVITY_MEASURES + ("activity_by_state",)
+BY_STATE = GAP_MEASURES.index("activity_by_state")
 GAP_CAP = 186  # activity_gap.gap: days since the previous day, or this for "longer, or none"
 ALL_STATES = "*"  # activity_gap.state of the rows over every state ('' : no known state)
 
@@ -375,8 +378,8 @@ class ActivityGap(SQLModel, table=True):
     contact's previous day with that measure in that channel, capped at :data:`GAP_CAP`, which
     also stands for "no previous day"), the contacts with that measure that day, those of them
     not deleted (``live``) and the measure's sum (messages, outbound messages, campaign sends,
-    conversations). ``state`` is :data:`ALL_STATES` for the rows over all contacts; the
-    ``activity`` measure also has a row per state (``''``: no known state), for the geography.
+    conversations). ``state`` is :data:`ALL_STATES`, except in the rows of measure
+    :data:`BY_STATE`: any activity again, per state (``''``: no known state), for the geography.
 
     A contact is in the distinct contacts of a window of local days ``[a, b)`` with ``b - a <=
     GAP_CAP`` exactly once, on its first day there: the day ``d`` whose gap is ``> d - a``. So
@@ -388,7 +391,7 @@ class ActivityGap(SQLModel, table=True):
         # PostgreSQL: index-only scans of a range of days (the heap is in insertion order)
         Index(
             "ix_activity_gap_pg_days",
-            "organization_id", "channel", "measure", "state", "day", "gap",
+            "organization_id", "channel", "measure", "day", "gap", "state",
             postgresql_include=["contacts", "live", "amount"],
         ).ddl_if(dialect="postgresql"),
         {"sqlite_with_rowid": False},
@@ -396,9 +399,9 @@ class ActivityGap(SQLModel, table=True):
     organization_id: int = Field(primary_key=True, foreign_key="organization.id")
     channel: str = Field(primary_key=True)
     measure: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    state: str = Field(primary_key=True)
     day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     gap: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    state: str = Field(primary_key=True)
     contacts: int = Field(sa_column=Column(BigInteger, nullable=False))
     live: int = Field(sa_column=Column(BigInteger, nullable=False))
     amount: int = Field(sa_column=Column(BigInteger, nullable=False))

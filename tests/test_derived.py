@@ -18,7 +18,7 @@ from sqlalchemy import text
 from tablero import NO_NEXT_DAY, derived
 from tablero.derived import refresh
 from tablero.ingest import ingest_lines
-from tablero.models import ACTIVITY_MEASURES, GAP_CAP, NOT_DELETED
+from tablero.models import GAP_CAP, GAP_MEASURES, NOT_DELETED
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 HOUR = 3600
@@ -582,7 +582,7 @@ def test_activity_gaps_roll_up_the_activity_rows_and_follow_every_change(db, mak
         rows = db.read(lambda conn: conn.execute(text(
             "SELECT measure, state, day, gap, contacts, live, amount FROM activity_gap"
             " WHERE organization_id = :org AND channel = '*'"), {"org": org_id}).all())
-        return sorted((ACTIVITY_MEASURES[m], st, date.fromordinal(date(1970, 1, 1).toordinal()
+        return sorted((GAP_MEASURES[m], st, date.fromordinal(date(1970, 1, 1).toordinal()
                        + d), g, c, lv, a) for m, st, d, g, c, lv, a in rows)
 
     load(db, org_id, [
@@ -601,9 +601,9 @@ def test_activity_gaps_roll_up_the_activity_rows_and_follow_every_change(db, mak
         ("activity", "*", nov9, cap, 1, 1, 1),
         ("activity", "*", nov12, 3, 1, 1, 2),  # amount: the day's messages
         ("activity", "*", nov12, cap, 1, 1, 1),
-        ("activity", "RJ", nov12, cap, 1, 1, 1),
-        ("activity", "SP", nov9, cap, 1, 1, 1),
-        ("activity", "SP", nov12, 3, 1, 1, 2),
+        ("activity_by_state", "RJ", nov12, cap, 1, 1, 1),
+        ("activity_by_state", "SP", nov9, cap, 1, 1, 1),
+        ("activity_by_state", "SP", nov12, 3, 1, 1, 2),
         ("commercial", "*", nov12, cap, 1, 1, 1),
         ("outbound", "*", nov12, cap, 1, 1, 2),
     ]
@@ -619,9 +619,9 @@ def test_activity_gaps_roll_up_the_activity_rows_and_follow_every_change(db, mak
         ("activity", "*", nov11, cap, 1, 1, 1),
         ("activity", "*", nov12, 1, 1, 1, 2),
         ("activity", "*", nov12, cap, 1, 0, 1),
-        ("activity", "SP", nov11, cap, 1, 1, 1),
-        ("activity", "SP", nov12, 1, 1, 1, 2),
-        ("activity", "SP", nov12, cap, 1, 0, 1),
+        ("activity_by_state", "SP", nov11, cap, 1, 1, 1),
+        ("activity_by_state", "SP", nov12, 1, 1, 1, 2),
+        ("activity_by_state", "SP", nov12, cap, 1, 0, 1),
         ("outbound", "*", nov12, cap, 1, 1, 2),
         ("support", "*", nov12, cap, 1, 0, 1),
     ]

@@ -55,19 +55,18 @@ def upgrade() -> None:
     op.create_table('activity_gap',
     sa.Column('organization_id', sa.Integer(), nullable=False),
     sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    _key('measure'),
+    _key('measure'), _key('day'), _key('gap'),
     sa.Column('state', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    _key('day'), _key('gap'),
     sa.Column('contacts', sa.BigInteger(), nullable=False),
     sa.Column('live', sa.BigInteger(), nullable=False),
     sa.Column('amount', sa.BigInteger(), nullable=False),
     sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], ),
-    sa.PrimaryKeyConstraint('organization_id', 'channel', 'measure', 'state', 'day', 'gap'),
+    sa.PrimaryKeyConstraint('organization_id', 'channel', 'measure', 'day', 'gap', 'state'),
     sqlite_with_rowid=False
     )
     if op.get_context().dialect.name == 'postgresql':
         op.create_index('ix_activity_gap_pg_days', 'activity_gap',
-                        ['organization_id', 'channel', 'measure', 'state', 'day', 'gap'],
+                        ['organization_id', 'channel', 'measure', 'day', 'gap', 'state'],
                         unique=False, postgresql_include=['contacts', 'live', 'amount'])
     op.create_table('conversation_day',
     sa.Column('organization_id', sa.Integer(), nullable=False),
