@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import strawberry
@@ -24,6 +25,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    union,
     union_all,
 )
 from sqlalchemy.engine import Connection
@@ -240,22 +242,23 @@ def activity_gaps(
     measure: str,
     *,
     by_state: bool = False,
-    amounts_only: bool = False,
+    reads: Literal["contacts", "amount"] = "contacts",
 ) -> Subquery:
-    """The ``activity_gap`` rows of ``measure`` over ``rng``'s days under the filters' channel:
-    ``day``, ``gap``, ``state``, ``contacts``, ``live``, ``amount`` (see
-    :class:`tablero.models.ActivityGap`); per state with ``by_state``, else over all states. A
-    last day cut short by ``asOf`` comes from its raw rows (one row per contact, its gap from
-    the facts' previous days), as in :func:`contact_activity`; with ``amounts_only`` (the
-    caller sums ``amount`` only) that part is a single row of the day's total. Only where
-    :func:`gaps_apply`.
+    """The ``activity_gap`` rows of ``measure`` over ``rng``'s days under the filters' channel
+    (see :class:`tablero.models.ActivityGap`): ``day``, ``gap``, ``state``, ``contacts`` and
+    ``live`` when the caller ``reads`` contacts (for :func:`first_in_gaps`), ``day`` and
+    ``amount`` (the measure's sum) when it reads the amount; per state with ``by_state``
+    (``activity`` only). A last day cut short by ``asOf`` comes from its raw rows: for contacts,
+    a row per contact with its gap from the facts' previous days, as in
+    :func:`contact_activity`; for the amount, the part's total. Only where :func:`gaps_apply`.
     """
     if by_state and measure != "activity":
         raise ValueError("only the activity measure is counted per state")
     number = BY_STATE if by_state else ACTIVITY_MEASURES.index(measure)
     g = ActivityGap.__table__.c
     cut, raw_start = _cut_day(conn, f, rng)
-    whole = select(g.day, g.gap, g.state, g.contacts, g.live, g.amount).where(
+    columns = [g.day, g.amount] if reads == "amount" else [g.day, g.gap, g.state, g.contacts, g.live]
+    whole = select(*columns).where(
         g.organization_id == f.organization_id,
         g.channel == (f.channel or ALL_CHANNELS),
         g.measure == number,
@@ -264,7 +267,7 @@ def activity_gaps(
     )
     if raw_start >= rng.end_ts:
         return whole.subquery("gaps")
-    tail = _gap_tail(f, cut, raw_start, rng.end_ts, measure, by_state, amounts_only)
+    tail = _gap_tail(f, cut, raw_start, rng.end_ts, measure, by_state, reads)
     return union_all(whole, tail).subquery("gaps")
 
 
@@ -275,13 +278,14 @@ def _gap_tail(
     end_ts: int,
     measure: str,
     by_state: bool,
-    amounts_only: bool = False,
+    reads: str,
 ) -> Select:
-    """:func:`activity_gaps`' rows of the cut day's part ``[start_ts, end_ts)``: a row per
-    contact with ``measure`` there, read from only the raw rows that measure counts (messages
-    and/or conversations, by the time indexes), with the gap, state and deletion of the cut
-    day's ``contact_activity`` row (which holds the whole day, so the part's contacts have it)."""
+    """:func:`activity_gaps`' rows of the cut day's part ``[start_ts, end_ts)``, from only the
+    raw rows that measure counts (messages and/or conversations, by the time indexes): the
+    part's total, or a row per contact there with the gap, state and deletion of the cut day's
+    ``contact_activity`` row (which holds the whole day, so the part's contacts have it)."""
     m, c = Message.__table__.c, Conversation.__table__.c
+    day = epoch_day(cut)
     parts = []
     if measure in ("activity", "outbound", "campaign"):
         conditions = [*f.where(Message, which=None), m.sent_at >= start_ts, m.sent_at < end_ts]
@@ -289,38 +293,24 @@ def _gap_tail(
             conditions.append(m.direction == "OUTBOUND")
         if measure == "campaign":
             conditions.append(m.campaign_id.is_not(None))
-        parts.append(
-            select(m.contact_id, func.count().label("amount")).where(*conditions)
-            .group_by(m.contact_id)
-        )
+        parts.append((m.contact_id, conditions))
     if measure in ("activity", "commercial", "support"):
         conditions = [*f.where(Conversation, which=None), c.started_at >= start_ts,
                       c.started_at < end_ts]
         if measure != "activity":
             conditions.append(c.kind == measure.upper())
-        parts.append(
-            select(
-                c.contact_id,
-                (func.count() if measure != "activity" else literal(0)).label("amount"),
-            ).where(*conditions).group_by(c.contact_id)
-        )
-    raw = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("raw")
-    if amounts_only:
-        return select(
-            literal(epoch_day(cut)).label("day"),
-            literal(GAP_CAP).label("gap"),
-            literal(ALL_STATES).label("state"),
-            literal(0).label("contacts"),
-            literal(0).label("live"),
-            func.coalesce(func.sum(raw.c.amount), 0).label("amount"),
-        )
-    contacts = (
-        select(raw.c.contact_id, func.sum(raw.c.amount).label("amount"))
-        .group_by(raw.c.contact_id)
-        .subquery("tail")
-    )
+        parts.append((c.contact_id, conditions))
+    if reads == "amount":
+        # the first part's rows are the amount ("activity" sums messages)
+        _, conditions = parts[0]
+        total = select(func.count()).where(*conditions).scalar_subquery()
+        return select(literal(day).label("day"), total.label("amount"))
+    contacts = union(
+        *[select(contact_id.label("contact_id")).where(*conditions)
+          for contact_id, conditions in parts]
+    ).subquery("tail")  # UNION: each contact once
     a = ContactActivity.__table__.c
-    day, previous = epoch_day(cut), a[_PREVIOUS[measure]]
+    previous = a[_PREVIOUS[measure]]
     gap = case(
         (or_(previous.is_(None), day - previous >= GAP_CAP), GAP_CAP), else_=day - previous
     )
@@ -330,7 +320,6 @@ def _gap_tail(
         func.coalesce(a.state, "").label("state") if by_state else literal(ALL_STATES),
         literal(1).label("contacts"),
         case((a.deleted, 0), else_=1).label("live"),
-        contacts.c.amount,
     ).select_from(contacts).outerjoin(
         ContactActivity,
         and_(
@@ -501,7 +490,7 @@ def sends_series(
     """Outbound messages sent per bucket (summed from the activity gaps, or from the contact
     activity facts where those do not apply)."""
     if gaps_apply(f):
-        a = activity_gaps(conn, f, rng, "outbound", amounts_only=True)
+        a = activity_gaps(conn, f, rng, "outbound", reads="amount")
         per_day = select(a.c.day, func.sum(a.c.amount).label("outbound")).group_by(a.c.day)
     else:
         a = contact_activity(f, rng, columns=["day", "outbound"], conn=conn)
