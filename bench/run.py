@@ -80,19 +80,6 @@ def ensure_data(db, key: str, scale: str, seed: int) -> None:
     analyze(db)
 
 
-def revision(url: str) -> str | None:
-    """The database's Alembic revision (None when it has none yet)."""
-    from alembic.runtime.migration import MigrationContext
-    from tablero.db import normalise_url
-
-    engine = create_engine(normalise_url(url))
-    try:
-        with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
-    finally:
-        engine.dispose()
-
-
 def analyze(db) -> None:
     """Fresh planner statistics for every table, as a production database would have once
     autovacuum (PostgreSQL) or ``tablero refresh`` caught up: ``VACUUM ANALYZE`` / ``ANALYZE``."""
@@ -138,17 +125,17 @@ def main() -> None:
     from tablero.auth import mint_token
     from tablero.context import TableroContext
     from tablero.db import Database
-    from tablero.migrate import upgrade
+    from tablero.migrate import current_revision, upgrade
     from tablero.plugin_manager import Registry, make_plugin_manager
     from tablero.schema import build_schema
     from tablero.settings import Settings
 
     url = database_url(args.backend, args.scale, args.url, args.reload)
-    before = revision(url)
+    before = current_revision(url)
     started = time.perf_counter()
     upgrade(url)
     db = Database(url)
-    if before is not None and revision(url) != before:
+    if before is not None and current_revision(url) != before:
         # an upgrade that computed new facts over the stored data: fresh statistics, as after
         # a load
         print(f"upgraded from {before} in {time.perf_counter() - started:.0f} s", file=sys.stderr)

@@ -24,7 +24,8 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def _current_revision(url: str) -> str | None:
+def current_revision(url: str) -> str | None:
+    """The database's Alembic revision (None when it has none yet)."""
     engine = create_engine(normalise_url(url))
     try:
         with engine.connect() as conn:
@@ -45,9 +46,9 @@ def upgrade(url: str, revision: str = "head") -> None:
     upgrade interrupted half-way finishes the remaining organizations the next time it runs
     (at the next server start or ``tablero db upgrade``).
     """
-    before = _current_revision(url)
+    before = current_revision(url)
     command.upgrade(alembic_config(url), revision)
-    after = _current_revision(url) or ""
+    after = current_revision(url) or ""
     crossed = before is not None and any(before < rev <= after for rev in _FACTS_ADDED_BY)
     if after < _FACTS_ADDED_BY[0]:
         return  # an old revision: no refreshed_at-driven facts yet
