@@ -98,8 +98,9 @@ def interactions(conn: Connection, f: ReportFilters) -> ContactsBehaviourInterac
     cur, prev = f.current, f.previous
     base_now, base_before = contact_base_at(conn, f, [cur.end_ts, prev.end_ts])
 
-    # Reached: the core's contact activity facts (each contact's first campaign day in each
-    # period is counted, no DISTINCT); attentions: the conversation covering index.
+    # The core's figures: each contact counted on its first campaign (or commercial, support)
+    # day in each period, no DISTINCT, from the activity gaps (or, with a group or origin
+    # filter, the contact activity facts and the conversations).
     reached = active_contacts(conn, f, "campaign")
     commercial = attention_contacts(conn, f, "COMMERCIAL")
     support = attention_contacts(conn, f, "SUPPORT")
