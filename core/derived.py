@@ -601,8 +601,7 @@ def _contact_activity(conn: Connection, org: dict, timezone: str, where: _Where,
         org,
     ).one()
     if replace:
-        _roll_up_activity(conn, org, where, sign=-1)
-        _drop_emptied_activity_gaps(conn, org, where)
+        _stash_activity_cells(conn, org, where)
         conn.execute(
             text(
                 "DELETE FROM contact_activity"
@@ -611,6 +610,8 @@ def _contact_activity(conn: Connection, org: dict, timezone: str, where: _Where,
             org,
         )
     if span[0] is None:
+        if replace:
+            _roll_up_activity(conn, org, where, replace)
         return
     start, end = int(span[0]), int(span[1]) + 1
     message_day = _local_day_sql("sent_at", timezone, start, end)
@@ -668,7 +669,7 @@ def _contact_activity(conn: Connection, org: dict, timezone: str, where: _Where,
         ),
         org,
     )
-    _roll_up_activity(conn, org, where, sign=1)
+    _roll_up_activity(conn, org, where, replace)
 
 
 # contact_activity's counts: messages (any), outbound, campaign sends; conversations started
@@ -727,18 +728,74 @@ def _gap_rows() -> str:
     return " UNION ALL ".join(arms)
 
 
-def _roll_up_activity(conn: Connection, org: dict, where: _Where, sign: int) -> None:
-    """Add (``sign=1``) or subtract (``-1``) the scope's ``contact_activity`` rows to
-    ``activity_gap``."""
+# The scope's old activity_gap / conversation_day cells, negated, kept while its contact_activity
+# rows are rebuilt (temporary tables: per connection, emptied before each use)
+_OLD_GAPS = "tablero_old_gaps"
+_OLD_DAYS = "tablero_old_conversation_days"
+_GAP_KEY = "channel, measure, day, gap, state"
+_GAP_CELLS = (
+    "SELECT channel, measure, day, gap, st AS state, COUNT(*) AS contacts, SUM(live) AS live,"
+    " SUM(amount) AS amount FROM ({arms}) g GROUP BY channel, measure, day, gap, st"
+)
+_DAY_CELLS = (
+    f"SELECT channel, day, {', '.join(f'SUM({n}) AS {n}' for n in CONVERSATION_DAY_COUNTS)}"
+    " FROM contact_activity WHERE organization_id = :org AND {scope}"
+    " AND commercial + support > 0 GROUP BY channel, day"
+)
+
+
+def _stash_activity_cells(conn: Connection, org: dict, where: _Where) -> None:
+    """Before the scope's ``contact_activity`` rows are replaced: their rollup cells, negated,
+    into the temporary tables :func:`_roll_up_activity` nets against the new rows' cells."""
+    counts = ", ".join(f"{n} BIGINT" for n in CONVERSATION_DAY_COUNTS)
+    for table, columns in (
+        (_OLD_GAPS, "channel TEXT, measure INTEGER, day INTEGER, gap INTEGER, state TEXT,"
+                    " contacts BIGINT, live BIGINT, amount BIGINT"),
+        (_OLD_DAYS, f"channel TEXT, day INTEGER, {counts}"),
+    ):
+        conn.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({columns})"))
+        conn.execute(text(f"DELETE FROM {table}"))
     conn.execute(
         text(
             _scope_rows(where)
-            + "INSERT INTO activity_gap (organization_id, channel, measure, state, day, gap,"
-            " contacts, live, amount)"
-            f" SELECT :org, channel, measure, st, day, gap, {sign} * COUNT(*), {sign} * SUM(live),"
-            f"  {sign} * SUM(amount) FROM ({_gap_rows()}) g"
-            " GROUP BY channel, measure, day, gap, st"
-            " ON CONFLICT (organization_id, channel, measure, day, gap, state) DO UPDATE SET"
+            + f"INSERT INTO {_OLD_GAPS} SELECT channel, measure, day, gap, state, -contacts,"
+            f" -live, -amount FROM ({_GAP_CELLS.format(arms=_gap_rows())}) cells"
+        ),
+        org,
+    )
+    negated = ", ".join(f"-{n}" for n in CONVERSATION_DAY_COUNTS)
+    conn.execute(
+        text(
+            f"INSERT INTO {_OLD_DAYS} SELECT channel, day, {negated}"
+            f" FROM ({_DAY_CELLS.format(scope=where('contact_id'))}) cells"
+        ),
+        org,
+    )
+    if conn.dialect.name == "postgresql":  # its size, for the plans that probe by its keys
+        for table in (_OLD_GAPS, _OLD_DAYS):
+            conn.execute(text(f"ANALYZE {table}"))
+
+
+def _roll_up_activity(conn: Connection, org: dict, where: _Where, replace: bool) -> None:
+    """Add the scope's (new) ``contact_activity`` rows to ``activity_gap`` and
+    ``conversation_day``. With ``replace``, netted against the stashed old cells
+    (:func:`_stash_activity_cells`) first: only the cells that changed are written, and those
+    left at zero deleted (found by the stashed keys: primary-key probes, not a scan)."""
+    new_gaps = _GAP_CELLS.format(arms=_gap_rows())
+    if replace:
+        new_gaps = (
+            f"SELECT {_GAP_KEY}, SUM(contacts) AS contacts, SUM(live) AS live,"
+            f" SUM(amount) AS amount FROM ({new_gaps} UNION ALL SELECT * FROM {_OLD_GAPS}) d"
+            f" GROUP BY {_GAP_KEY}"
+            " HAVING SUM(contacts) <> 0 OR SUM(live) <> 0 OR SUM(amount) <> 0"
+        )
+    conn.execute(
+        text(
+            _scope_rows(where)
+            + f"INSERT INTO activity_gap (organization_id, {_GAP_KEY}, contacts, live, amount)"
+            f" SELECT :org, {_GAP_KEY}, contacts, live, amount FROM ({new_gaps}) cells"
+            " WHERE true"  # (SQLite: an upsert's SELECT needs a WHERE to parse ON CONFLICT)
+            f" ON CONFLICT (organization_id, {_GAP_KEY}) DO UPDATE SET"
             "  contacts = activity_gap.contacts + excluded.contacts,"
             "  live = activity_gap.live + excluded.live,"
             "  amount = activity_gap.amount + excluded.amount"
@@ -746,40 +803,37 @@ def _roll_up_activity(conn: Connection, org: dict, where: _Where, sign: int) -> 
         org,
     )
     columns = ", ".join(CONVERSATION_DAY_COUNTS)
+    new_days = _DAY_CELLS.format(scope=where("contact_id"))
+    if replace:
+        new_days = (
+            f"SELECT channel, day, {', '.join(f'SUM({n}) AS {n}' for n in CONVERSATION_DAY_COUNTS)}"
+            f" FROM ({new_days} UNION ALL SELECT * FROM {_OLD_DAYS}) d GROUP BY channel, day"
+            f" HAVING {' OR '.join(f'SUM({n}) <> 0' for n in CONVERSATION_DAY_COUNTS)}"
+        )
     conn.execute(
         text(
             f"INSERT INTO conversation_day (organization_id, channel, day, {columns})"
-            f" SELECT :org, channel, day,"
-            f" {', '.join(f'{sign} * SUM({name})' for name in CONVERSATION_DAY_COUNTS)}"
-            f" FROM contact_activity WHERE organization_id = :org AND {where('contact_id')}"
-            "  AND commercial + support > 0 GROUP BY channel, day"
+            f" SELECT :org, channel, day, {columns} FROM ({new_days}) cells WHERE true"
             " ON CONFLICT (organization_id, channel, day) DO UPDATE SET "
             + ", ".join(f"{n} = conversation_day.{n} + excluded.{n}"
                         for n in CONVERSATION_DAY_COUNTS)
         ),
         org,
     )
-
-
-def _drop_emptied_activity_gaps(conn: Connection, org: dict, where: _Where) -> None:
-    """Delete the ``activity_gap`` rows the subtraction of the scope's old rows left at zero,
-    found through those rows' keys (primary-key probes, not a scan of the organization's)."""
+    if not replace:
+        return
     conn.execute(
         text(
-            _scope_rows(where)
-            + "DELETE FROM activity_gap WHERE organization_id = :org AND contacts = 0"
-            " AND (channel, measure, day, gap, state) IN ("
-            f" SELECT channel, measure, day, gap, st FROM ({_gap_rows()}) g)"
+            "DELETE FROM activity_gap WHERE organization_id = :org AND contacts = 0"
+            f" AND ({_GAP_KEY}) IN (SELECT {_GAP_KEY} FROM {_OLD_GAPS})"
         ),
         org,
     )
     conn.execute(
         text(
             "DELETE FROM conversation_day WHERE organization_id = :org"
-            " AND commercial = 0 AND support = 0 AND (channel, day) IN ("
-            " SELECT channel, day FROM contact_activity"
-            f" WHERE organization_id = :org AND {where('contact_id')}"
-            "  AND commercial + support > 0)"
+            " AND commercial = 0 AND support = 0"
+            f" AND (channel, day) IN (SELECT channel, day FROM {_OLD_DAYS})"
         ),
         org,
     )
