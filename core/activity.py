@@ -25,7 +25,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    union,
     union_all,
 )
 from sqlalchemy.engine import Connection
@@ -243,6 +242,7 @@ def activity_gaps(
     *,
     by_state: bool = False,
     reads: Literal["contacts", "amount"] = "contacts",
+    counted_from=None,
 ) -> Subquery:
     """The ``activity_gap`` rows of ``measure`` over ``rng``'s days under the filters' channel
     (see :class:`tablero.models.ActivityGap`): ``day``, ``gap``, ``state``, ``contacts`` and
@@ -250,14 +250,20 @@ def activity_gaps(
     ``amount`` (the measure's sum) when it reads the amount; per state with ``by_state``
     (``activity`` only). A last day cut short by ``asOf`` comes from its raw rows: for contacts,
     a row per contact with its gap from the facts' previous days, as in
-    :func:`contact_activity`; for the amount, the part's total. Only where :func:`gaps_apply`.
+    :func:`contact_activity`; for the amount, the part's total. ``counted_from``: the first day
+    (as days since 1970-01-01) of the window holding ``rng``'s last day, when the caller counts
+    contacts only by :func:`first_in_gaps` over windows: that day's rows that are not a first
+    there are then left out before its raw rows are read. Only where :func:`gaps_apply`.
     """
     if by_state and measure != "activity":
         raise ValueError("only the activity measure is counted per state")
     number = BY_STATE if by_state else ACTIVITY_MEASURES.index(measure)
     g = ActivityGap.__table__.c
     cut, raw_start = _cut_day(conn, f, rng)
-    columns = [g.day, g.amount] if reads == "amount" else [g.day, g.gap, g.state, g.contacts, g.live]
+    if reads == "amount":
+        columns = [g.day, g.amount]
+    else:
+        columns = [g.day, g.gap, g.state, g.contacts, g.live]
     whole = select(*columns).where(
         g.organization_id == f.organization_id,
         g.channel == (f.channel or ALL_CHANNELS),
@@ -267,7 +273,7 @@ def activity_gaps(
     )
     if raw_start >= rng.end_ts:
         return whole.subquery("gaps")
-    tail = _gap_tail(f, cut, raw_start, rng.end_ts, measure, by_state, reads)
+    tail = _gap_tail(f, cut, raw_start, rng.end_ts, measure, by_state, reads, counted_from)
     return union_all(whole, tail).subquery("gaps")
 
 
@@ -279,40 +285,51 @@ def _gap_tail(
     measure: str,
     by_state: bool,
     reads: str,
+    counted_from=None,
 ) -> Select:
     """:func:`activity_gaps`' rows of the cut day's part ``[start_ts, end_ts)``, from only the
-    raw rows that measure counts (messages and/or conversations, by the time indexes): the
-    part's total, or a row per contact there with the gap, state and deletion of the cut day's
-    ``contact_activity`` row (which holds the whole day, so the part's contacts have it)."""
+    raw rows that measure counts (messages and/or conversations): the part's total, or a row per
+    contact with the measure there. The contacts are the cut day's ``contact_activity`` rows
+    with the measure (they hold the whole day, so they include the part's contacts; their gap,
+    state and deletion come with them; ``counted_from`` leaves out those not first in the
+    window), each kept when a raw row of the part exists (an index probe per contact)."""
     m, c = Message.__table__.c, Conversation.__table__.c
     day = epoch_day(cut)
-    parts = []
+    events = []  # (table's contact column, its conditions) of the rows the measure counts
     if measure in ("activity", "outbound", "campaign"):
         conditions = [*f.where(Message, which=None), m.sent_at >= start_ts, m.sent_at < end_ts]
         if measure != "activity":
             conditions.append(m.direction == "OUTBOUND")
         if measure == "campaign":
             conditions.append(m.campaign_id.is_not(None))
-        parts.append((m.contact_id, conditions))
+        events.append((m.contact_id, conditions))
     if measure in ("activity", "commercial", "support"):
         conditions = [*f.where(Conversation, which=None), c.started_at >= start_ts,
                       c.started_at < end_ts]
         if measure != "activity":
             conditions.append(c.kind == measure.upper())
-        parts.append((c.contact_id, conditions))
+        events.append((c.contact_id, conditions))
     if reads == "amount":
-        # the first part's rows are the amount ("activity" sums messages)
-        _, conditions = parts[0]
+        # the first kind of rows is the amount ("activity" sums messages)
+        _, conditions = events[0]
         total = select(func.count()).where(*conditions).scalar_subquery()
         return select(literal(day).label("day"), total.label("amount"))
-    contacts = union(
-        *[select(contact_id.label("contact_id")).where(*conditions)
-          for contact_id, conditions in parts]
-    ).subquery("tail")  # UNION: each contact once
     a = ContactActivity.__table__.c
     previous = a[_PREVIOUS[measure]]
     gap = case(
         (or_(previous.is_(None), day - previous >= GAP_CAP), GAP_CAP), else_=day - previous
+    )
+    candidates = [
+        a.organization_id == f.organization_id,
+        a.channel == (f.channel or ALL_CHANNELS),
+        a.day == day,
+    ]
+    if measure != "activity":
+        candidates.append(a[measure] > 0)
+    if counted_from is not None:
+        candidates.append(or_(previous.is_(None), previous < counted_from))
+    happened = or_(
+        *[exists().where(contact_id == a.contact_id, *where) for contact_id, where in events]
     )
     return select(
         literal(day).label("day"),
@@ -320,15 +337,7 @@ def _gap_tail(
         func.coalesce(a.state, "").label("state") if by_state else literal(ALL_STATES),
         literal(1).label("contacts"),
         case((a.deleted, 0), else_=1).label("live"),
-    ).select_from(contacts).outerjoin(
-        ContactActivity,
-        and_(
-            a.organization_id == f.organization_id,
-            a.channel == (f.channel or ALL_CHANNELS),
-            a.day == day,
-            a.contact_id == contacts.c.contact_id,
-        ),
-    )
+    ).where(*candidates, happened)
 
 
 def conversation_days(conn: Connection, f: ReportFilters, rng: DateRange) -> Subquery:
@@ -595,7 +604,7 @@ def active_contacts(conn: Connection, f: ReportFilters, measure: str) -> Compari
     cur, prev = f.current, f.previous
     both = DateRange(prev.start, cur.end, prev.start_ts, cur.end_ts, cur.timezone)
     if gaps_apply(f, cur, prev):
-        g = activity_gaps(conn, f, both, measure)
+        g = activity_gaps(conn, f, both, measure, counted_from=epoch_day(cur.start))
         current, previous = conn.execute(
             select(
                 first_in_gaps(g, epoch_day(cur.start)),
@@ -647,7 +656,9 @@ def interacting_geography(conn: Connection, f: ReportFilters, rng: DateRange) ->
     activity gaps' rows per state, where they apply).
     """
     if gaps_apply(f, rng):
-        g = activity_gaps(conn, f, rng, "activity", by_state=True)
+        g = activity_gaps(
+            conn, f, rng, "activity", by_state=True, counted_from=epoch_day(rng.start)
+        )
         rows = dict(
             conn.execute(
                 select(g.c.state, first_in_gaps(g, epoch_day(rng.start), column="live"))

@@ -279,7 +279,7 @@ def contacts_over_time(conn: Connection, f: ReportFilters) -> list[ContactsBehav
     # activity in that month.
     # (From the activity gaps where they apply: a few rows per day instead of one per contact.)
     if gaps_apply(f, *month_ranges):
-        activity = activity_gaps(conn, f, rng, "activity")
+        activity = activity_gaps(conn, f, rng, "activity", counted_from=epoch_day(starts[-1]))
     else:
         activity = contact_activity(f, rng, columns=["day", "prev_day"], conn=conn)
     month = day_bucket_index(activity.c.day, rng, Granularity.MONTH).label("month")
