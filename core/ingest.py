@@ -146,13 +146,21 @@ def ingest_lines(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     on_chunk: Callable[[int, int], None] | None = None,
     now: int | None = None,
+    defer_facts: bool = False,
 ) -> IngestResult:
     """Ingest NDJSON ``lines`` into the organization; see the module docstring.
 
     ``on_chunk(chunks_stored, lines_read)`` is called after each chunk is committed. Raises
     :class:`IngestRejected` for a chunk with bad lines.
+
+    ``defer_facts``: a bulk load. Chunks store their records only, and one whole refresh of the
+    organization's derived facts (:func:`tablero.derived.refresh`) runs after the last chunk,
+    or after the last stored chunk when a later one is rejected: the same facts as keeping them
+    up to date chunk by chunk, computed once instead of once per chunk a contact appears in.
+    Until it finishes, reports show the facts as of before the load.
     """
-    return _ingest(db, organization_id, _parse_lines(lines), chunk_size, on_chunk, now)
+    return _ingest(db, organization_id, _parse_lines(lines), chunk_size, on_chunk, now,
+                   defer_facts)
 
 
 def ingest_records(
@@ -163,13 +171,15 @@ def ingest_records(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     on_chunk: Callable[[int, int], None] | None = None,
     now: int | None = None,
+    defer_facts: bool = False,
 ) -> IngestResult:
     """Like :func:`ingest_lines` for already-decoded records (record n is "line" n).
 
     Timestamps may also be aware :class:`datetime` objects and amounts :class:`Decimal`.
     """
     return _ingest(
-        db, organization_id, ((i, r) for i, r in enumerate(records, 1)), chunk_size, on_chunk, now
+        db, organization_id, ((i, r) for i, r in enumerate(records, 1)), chunk_size, on_chunk, now,
+        defer_facts,
     )
 
 
@@ -220,9 +230,10 @@ def load_demo(
                 progress(f"{key}: {records:,} records read, {chunks} chunk(s) stored "
                          f"({time.monotonic() - started:.1f} s)")
 
+        # a bulk load: the derived facts once at the end, not chunk by chunk
         result = ingest_records(
             db, org_id, demo.generate(org_scale, org_seed, end=end, timezone=timezone),
-            on_chunk=chunk_done,
+            on_chunk=chunk_done, defer_facts=True,
         )
         if progress is not None:
             counts = ", ".join(f"{n:,} {t}" for t, n in sorted(result.counts.items()))
@@ -1037,7 +1048,9 @@ def _lock_organization(conn: Connection, org_id: int) -> str:
     return row[0]
 
 
-def _store_chunk(conn: Connection, org_id: int, chunk: _Chunk, now: int) -> dict[str, int]:
+def _store_chunk(
+    conn: Connection, org_id: int, chunk: _Chunk, now: int, defer_facts: bool = False
+) -> dict[str, int]:
     errors = chunk.errors
     records = chunk.records
     _lock_organization(conn, org_id)
@@ -1156,8 +1169,10 @@ def _store_chunk(conn: Connection, org_id: int, chunk: _Chunk, now: int) -> dict
         })
 
     # 5. Derived facts of what changed, in this transaction (everything when a schedule or a
-    # user's is_bot changed).
-    if full_refresh:
+    # user's is_bot changed); a bulk load (defer_facts) refreshes everything once at its end.
+    if defer_facts:
+        pass
+    elif full_refresh:
         derived.refresh(conn, org_id, now=now)
     else:
         no_rows: tuple[list, list] = ([], [])
@@ -1345,6 +1360,7 @@ def _ingest(
     chunk_size: int,
     on_chunk: Callable[[int, int], None] | None,
     now: int | None,
+    defer_facts: bool = False,
 ) -> IngestResult:
     """Store chunk after chunk. Pipelined: while a worker thread writes chunk n (the database
     drivers release the GIL while the database works), this thread reads and validates chunk
@@ -1361,7 +1377,7 @@ def _ingest(
         try:
             # Even with bad lines the chunk goes to the database, so that references are
             # checked too and every error is reported at once; nothing is written before.
-            return db.write(lambda conn: _store_chunk(conn, org_id, chunk, stamp))
+            return db.write(lambda conn: _store_chunk(conn, org_id, chunk, stamp, defer_facts))
         except _Rejected:
             chunk.errors.sort(key=lambda e: e.line)
             raise IngestRejected(chunk.errors, number, number - 1) from None
@@ -1374,15 +1390,22 @@ def _ingest(
         if on_chunk is not None:
             on_chunk(result.chunks, last_line)
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tablero-ingest") as writer:
-        pending: tuple[Future, int] | None = None
-        for number, (chunk, last_line) in enumerate(_read_chunks(items, chunk_size), 1):
-            result.lines = last_line
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tablero-ingest") as writer:
+            pending: tuple[Future, int] | None = None
+            for number, (chunk, last_line) in enumerate(_read_chunks(items, chunk_size), 1):
+                result.lines = last_line
+                if pending is not None:
+                    finish(*pending)
+                pending = (writer.submit(store, number, chunk), last_line)
             if pending is not None:
                 finish(*pending)
-            pending = (writer.submit(store, number, chunk), last_line)
-        if pending is not None:
-            finish(*pending)
+    finally:
+        # a bulk load's facts: once, for what was stored (a rejected chunk stored nothing)
+        if defer_facts and result.chunks:
+            if db.is_sqlite:
+                db.write(_analyze_sqlite)  # the refresh's plans need the new rows' statistics
+            derived.refresh(db, org_id, now=int(time.time()) if now is None else now)
     if db.is_sqlite and sum(result.counts.values()) >= SQLITE_ANALYZE_AFTER:
         db.write(_analyze_sqlite)
     return result

@@ -522,3 +522,72 @@ def test_a_bulk_load_into_sqlite_refreshes_the_planner_statistics(sqlite_db, tmp
         "SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'contact'").scalar())
     db.dispose()
     assert stats > 0
+
+
+def org_rows_without_org(db, org_id: int) -> dict[str, list[tuple]]:
+    """Every row of the organization, table by table in primary-key order, without the
+    organization column (surrogate ids are numbered per organization, so two organizations
+    loaded with the same records in the same order hold the same rows otherwise)."""
+
+    def read(conn):
+        out = {}
+        for model in TENANT_TABLES:
+            table = model.__table__
+            columns = [c for c in table.columns if c.name != "organization_id"]
+            out[table.name] = [
+                tuple(row)
+                for row in conn.execute(
+                    select(*columns)
+                    .where(table.c.organization_id == org_id)
+                    .order_by(*table.primary_key.columns)
+                )
+            ]
+        out["refreshed_at"] = [(conn.execute(
+            select(Organization.refreshed_at).where(Organization.id == org_id)).scalar(),)]
+        return out
+
+    return db.read(read)
+
+
+def test_a_bulk_load_defers_the_facts_to_its_end_and_stores_the_same(db, make_org):
+    """``defer_facts``: chunks store records only and one whole refresh runs at the end; the
+    organization then holds exactly what a chunk-by-chunk load gives (every table: records,
+    facts, rollups), here for the tiny demo set (4,167 records) in chunks of 1,000."""
+    from datetime import date
+
+    from tablero import demo
+
+    records = list(demo.generate("tiny", 3, end=date(2026, 11, 25)))
+    by_chunk, _ = make_org()
+    bulk, _ = make_org()
+    ingest_records(db, by_chunk, records, chunk_size=1000, now=NOW)
+    seen = []
+    result = ingest_records(db, bulk, records, chunk_size=1000, now=NOW, defer_facts=True,
+                            on_chunk=lambda chunks, lines: seen.append(chunks))
+    assert result.chunks == 5 and seen == [1, 2, 3, 4, 5]
+    expected = org_rows_without_org(db, by_chunk)
+    assert expected["response_interval"] and expected["activity_gap"]  # facts were computed
+    assert org_rows_without_org(db, bulk) == expected
+
+
+def test_a_rejected_chunk_of_a_bulk_load_leaves_the_earlier_chunks_with_their_facts(
+        db, make_org):
+    org_id, _ = make_org()
+    lines = ndjson([
+        {"type": "contact", "id": "c-1", "created_at": "2026-11-10T09:00:00-03:00"},
+        {"type": "user", "id": "ana", "name": "Ana", "profile": "AGENT"},
+        {"type": "conversation", "id": "v-1", "contact": "c-1", "advisor": "ana",
+         "kind": "COMMERCIAL", "channel": "WHATSAPP", "status": "IN_PROGRESS",
+         "started_at": "2026-11-10T10:00:00-03:00"},
+        {"type": "message", "id": "m-1", "contact": "c-1", "conversation": "v-1",
+         "channel": "WHATSAPP", "direction": "OUTBOUND", "sender": "ADVISOR", "advisor": "ana",
+         "sent_at": "2026-11-10T10:30:00-03:00"},
+        {"type": "contact", "id": "c-2", "created_at": "yesterday"},  # line 5: chunk 3
+    ])
+    with pytest.raises(IngestRejected) as caught:
+        ingest_lines(db, org_id, lines, chunk_size=2, now=NOW, defer_facts=True)
+    assert caught.value.chunk == 3 and caught.value.stored_chunks == 2
+    # the first two chunks are stored and their facts computed: c-1 was first answered at 10:30
+    assert scalar(db, "SELECT first_contact_calendar_s FROM contact WHERE organization_id = :org"
+                  " AND external_id = 'c-1'", org=org_id) == 90 * 60
+    assert scalar(db, "SELECT refreshed_at FROM organization WHERE id = :org", org=org_id) == NOW
