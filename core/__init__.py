@@ -8,18 +8,18 @@ from .activity import (
     DailyVolume,
     Geography,
     StateCount,
-    attention_distribution,
     active_contacts,
     activity_gaps,
     attention_contacts,
+    attention_distribution,
     attentions_series,
+    contact_activity,
     contact_base_at,
     conversation_counts,
     conversation_days,
-    contact_activity,
+    daily_volume,
     first_in_gaps,
     first_in_window,
-    daily_volume,
     gaps_apply,
     geography,
     interacting_contacts,
@@ -37,14 +37,16 @@ from .context import OrgInfo, TableroContext, Viewer
 from .csv_export import CsvSection, format_duration
 from .errors import BadUserInput, Forbidden, NotFound, StartupError, TableroError, Unauthenticated
 from .filters import Channel, ReportFilters, ReportFiltersInput, resolve_filters
+from .geo import STATES, UNKNOWN_STATE
 from .hookspecs import hookimpl, hookspec
 from .models import (
     CHANNELS,
     MONEY_SCALE,
-    OPEN_STATUSES,
-    PROFILES,
     NO_NEXT_DAY,
     NO_PREVIOUS_DAY,
+    OPEN_STATUSES,
+    PROFILES,
+    ActivityGap,
     Automation,
     BusinessSchedule,
     BuyerDay,
@@ -53,11 +55,10 @@ from .models import (
     ClosingReason,
     Contact,
     ContactActivity,
-    ActivityGap,
     ContactGroup,
+    Conversation,
     CustomerCell,
     CustomerOrders,
-    Conversation,
     Message,
     OnboardingStep,
     OrderDay,
@@ -66,6 +67,7 @@ from .models import (
     PlanUsage,
     ReasonCloseBucket,
     ReasonCloseDay,
+    ResponseBucket,
     ResponseInterval,
     SalesOrder,
     Ticket,
@@ -82,8 +84,7 @@ from .periods import (
 )
 from .permissions import Requires, check_capability
 from .quick_actions import QuickAction
-from .geo import STATES, UNKNOWN_STATE
-from .sql import bucket_bounds, duration_bucket_sql, median
+from .sql import bucket_bounds, duration_bucket_sql, duration_buckets, histogram_medians, median
 from .timeseries import (
     Comparison,
     Granularity,

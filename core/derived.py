@@ -81,7 +81,7 @@ from .models import (
     NOT_DELETED,
     ResponseInterval,
 )
-from .sql import duration_bucket_sql
+from .sql import duration_bucket_sql, duration_buckets
 from .timeseries import DAY as DAY_SECONDS
 from .timeseries import offset_segments
 
@@ -228,7 +228,7 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
     _effective(conn, org, None)
     conn.execute(text("DELETE FROM contact_activity WHERE organization_id = :org"), org)
     for table in ("contact_day", "activity_gap", "conversation_day", "customer_orders", "order_day", "customer_cell", "order_day_total", "buyer_day",
-                  *CLOSE_TABLES):
+                  "response_bucket", *CLOSE_TABLES):
         conn.execute(text(f"DELETE FROM {table} WHERE organization_id = :org"), org)
     for table, steps in (
         # states first: the activity rows copy each contact's state
@@ -248,6 +248,8 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
                     step(conn, org, where)
                 elif step in (_contact_days, _contact_activity, _customer_orders, _close_facts):
                     step(conn, org, schedules.timezone, where, replace=False)
+                elif step is _intervals:
+                    step(conn, org, schedules, where, replace=False)
                 else:
                     step(conn, org, schedules, where)
 
@@ -1078,7 +1080,12 @@ def _by_conversation_and_answer(row: tuple) -> tuple:
     return row[0], row[5], row[6]  # conversation, answered_at, answering message id
 
 
-def _intervals(conn: Connection, org: dict, schedules: _Schedules, where: _Where):
+def _intervals(conn: Connection, org: dict, schedules: _Schedules, where: _Where,
+               replace: bool = True) -> None:
+    """Rebuild the ``response_interval`` rows of the conversations in scope, with their local
+    day and duration buckets, and bring the ``response_bucket`` histogram along: the replaced
+    rows' counts are subtracted, the new rows' added (``replace=False``: the caller emptied the
+    histogram)."""
     # g = effective messages strictly before a message (in sent_at, id order). The messages
     # sharing (conversation, g) are: the contact messages of one wait and, last, the effective
     # message that answers it, whose own count-before is g. So each effective message with a
@@ -1104,6 +1111,8 @@ def _intervals(conn: Connection, org: dict, schedules: _Schedules, where: _Where
         org,
     ).all()
     rows.sort(key=_by_conversation_and_answer)  # cheaper here than an ORDER BY
+    if replace:
+        _roll_up_intervals(conn, org, where, sign=-1)
     conn.execute(
         text(
             "DELETE FROM response_interval"
@@ -1116,23 +1125,73 @@ def _intervals(conn: Connection, org: dict, schedules: _Schedules, where: _Where
     advisors = _column(rows, 2)
     asked = _column(rows, 4)
     answered = _column(rows, 5)
-    business = schedules.business(advisors, asked, answered).tolist()
+    business = schedules.business(advisors, asked, answered)
+    days = _local_days(answered, schedules.timezone).tolist()
+    business_buckets = duration_buckets(business).tolist()
+    calendar_buckets = duration_buckets(answered - asked).tolist()
+    business = business.tolist()
     org_id = org["org"]
     out = []
     seq = 0
     previous = None
-    for row, bus in zip(rows, business, strict=True):
+    for row, bus, day, bus_bucket, cal_bucket in zip(
+        rows, business, days, business_buckets, calendar_buckets, strict=True
+    ):
         cid = row[0]
         seq = seq + 1 if cid == previous else 1
         previous = cid
         out.append((org_id, cid, seq, row[1], row[2], row[3], row[4], row[5], row[5] - row[4],
-                    bus))
+                    bus, day, bus_bucket, cal_bucket))
     _insert_rows(conn, ResponseInterval.__tablename__, _INTERVAL_COLUMNS, out)
+    _roll_up_intervals(conn, org, where, sign=1)
+
+
+def _local_days(instants: np.ndarray, timezone: str) -> np.ndarray:
+    """The local dates of UTC epoch seconds as days since 1970-01-01 (as
+    :func:`_local_day_sql` computes them in SQL)."""
+    if not len(instants):
+        return instants
+    segments = offset_segments(timezone, int(instants.min()), int(instants.max()) + 1)
+    starts = np.array([start for start, _ in segments], dtype=np.int64)
+    offsets = np.array([offset for _, offset in segments], dtype=np.int64)
+    at = np.maximum(np.searchsorted(starts, instants, side="right") - 1, 0)
+    return (instants + offsets[at]) // DAY_SECONDS
+
+
+def _roll_up_intervals(conn: Connection, org: dict, where: _Where, sign: int) -> None:
+    """Add (``sign=1``) or subtract (``-1``) the scope's ``response_interval`` rows to the
+    ``response_bucket`` histogram; after a subtraction, delete the rows it left at zero (found
+    through the scope's keys, a primary-key probe each)."""
+    scope = f"organization_id = :org AND {where('conversation_id')}"
+    for measure, column in ((0, "business_bucket"), (1, "calendar_bucket")):
+        conn.execute(
+            text(
+                "INSERT INTO response_bucket (organization_id, measure, day, channel, bucket,"
+                " answers)"
+                f" SELECT :org, {measure}, day, channel, {column}, {sign} * COUNT(*)"
+                f" FROM response_interval WHERE {scope} AND {column} IS NOT NULL"
+                f" GROUP BY day, channel, {column}"
+                " ON CONFLICT (organization_id, measure, day, channel, bucket) DO UPDATE SET"
+                "  answers = response_bucket.answers + excluded.answers"
+            ),
+            org,
+        )
+        if sign < 0:
+            conn.execute(
+                text(
+                    "DELETE FROM response_bucket WHERE organization_id = :org"
+                    f" AND measure = {measure} AND (day, channel, bucket) IN ("
+                    f" SELECT day, channel, {column} FROM response_interval WHERE {scope})"
+                    " AND answers = 0"
+                ),
+                org,
+            )
 
 
 _INTERVAL_COLUMNS = [
     "organization_id", "conversation_id", "seq", "contact_id", "advisor_id", "channel",
-    "asked_at", "answered_at", "calendar_s", "business_s",
+    "asked_at", "answered_at", "calendar_s", "business_s", "day", "business_bucket",
+    "calendar_bucket",
 ]
 
 __all__ = [

@@ -280,7 +280,9 @@ class Message(SQLModel, table=True):
 
 
 class ResponseInterval(SQLModel, table=True):
-    """derived: a contact wrote, an advisor answered (SPEC 6.3 response time)."""
+    """derived: a contact wrote, an advisor answered (SPEC 6.3 response time), with the answer's
+    local ``day`` and the duration buckets (:func:`tablero.duration_bucket_sql`) of both
+    durations; the ``response_bucket`` histogram counts these rows."""
 
     __tablename__ = "response_interval"
     __table_args__ = (
@@ -290,6 +292,11 @@ class ResponseInterval(SQLModel, table=True):
             "organization_id", "answered_at", "advisor_id", "channel", "contact_id",
             "calendar_s", "business_s",
         ),
+        # a median's bucket: its values in answer order (the exact median is read from them)
+        Index("ix_response_interval_business", "organization_id", "business_bucket",
+              "answered_at", "channel", "business_s"),
+        Index("ix_response_interval_calendar", "organization_id", "calendar_bucket",
+              "answered_at", "channel", "calendar_s"),
     )
     organization_id: int = Field(primary_key=True, foreign_key="organization.id")
     conversation_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
@@ -301,6 +308,25 @@ class ResponseInterval(SQLModel, table=True):
     answered_at: int = Field(sa_column=Column(BigInteger, nullable=False))
     calendar_s: int = Field(sa_column=Column(BigInteger, nullable=False))
     business_s: int = Field(sa_column=Column(BigInteger, nullable=False))
+    day: int | None = None
+    business_bucket: int | None = None
+    calendar_bucket: int | None = None
+
+
+class ResponseBucket(SQLModel, table=True):
+    """derived rollup of ``response_interval``: answers per (measure: 0 business / 1 calendar,
+    local day answered, channel, duration bucket), the histogram the response-time medians start
+    from. Kept up to date by subtracting a conversation's replaced intervals and adding its new
+    ones."""
+
+    __tablename__ = "response_bucket"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    measure: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    channel: str = Field(primary_key=True)
+    bucket: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    answers: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class ContactActivity(SQLModel, table=True):
@@ -676,6 +702,7 @@ TENANT_TABLES = [
     Conversation,
     Message,
     ResponseInterval,
+    ResponseBucket,
     ContactActivity,
     ActivityGap,
     ConversationDay,

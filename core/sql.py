@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Select, and_, func, literal, over, select, union_all
 from sqlalchemy.engine import Connection
 
@@ -132,3 +133,74 @@ def bucket_bounds(bucket: int) -> tuple[int | None, int]:
         return None, 0
     scale = 10 ** max(digits - 2, 0)
     return lead * scale, (lead + BUCKET_STEP) * scale
+
+
+def duration_buckets(values: np.ndarray) -> np.ndarray:
+    """:func:`duration_bucket_sql` of an array of integer values, in numpy (for facts computed
+    in Python; ``tests/test_median.py`` checks both give the same buckets)."""
+    v = np.asarray(values, dtype=np.int64)
+    safe = np.maximum(v, 0)
+    digits = np.searchsorted(_POWERS_OF_TEN, safe, side="right") + 1
+    lead = safe // _POWERS_OF_TEN_BELOW[np.maximum(digits - 2, 0)]
+    return np.where(v < 0, 0, digits * 100 + (lead // BUCKET_STEP) * BUCKET_STEP)
+
+
+_POWERS_OF_TEN = np.array([10**k for k in range(1, 19)], dtype=np.int64)
+_POWERS_OF_TEN_BELOW = np.array([10**k for k in range(19)], dtype=np.int64)
+
+
+def histogram_medians(
+    conn: Connection,
+    histogram,
+    values: Callable[[Any, int, int | None, int], Select],
+) -> dict[Any, float]:
+    """Exact medians per group from a histogram of :func:`duration_bucket_sql` buckets.
+
+    ``histogram``: a subquery with columns ``g`` (the group), ``bucket`` and ``c`` (its count,
+    one row per group and bucket, no empty buckets). ``values(g, bucket, low, high)``: a SELECT
+    of the group's values in that bucket (bounds from :func:`bucket_bounds`), as column ``v``.
+    One statement finds each group's bucket(s) holding the middle rank(s), a second reads only
+    those buckets' values at those ranks: the cost is the histogram plus a bucket, not a sort of
+    every value. Returns ``{group: median}`` for the groups that have values."""
+    h = histogram.c
+    running = select(
+        h.g,
+        h.bucket,
+        h.c,
+        (func.sum(h.c).over(partition_by=h.g, order_by=h.bucket, rows=(None, 0)) - h.c)
+        .label("before"),
+        func.sum(h.c).over(partition_by=h.g).label("total"),
+    ).subquery("running")
+    r = running.c
+    targets = conn.execute(
+        select(r.g, r.bucket, r.before, r.c, r.total).where(
+            # the bucket holds the middle rank (n+1)//2 or (n+2)//2, in integers
+            2 * r.before <= r.total, 2 * (r.before + r.c) >= r.total
+        )
+    ).all()
+    picks = []
+    for index, (group, bucket, before, count, total) in enumerate(targets):
+        before, count, total = int(before), int(count), int(total)
+        ranks = sorted({(total + 1) // 2, (total + 2) // 2})  # 1-based middle rank(s)
+        inside = [rank - before for rank in ranks if before < rank <= before + count]
+        low, high = bucket_bounds(int(bucket))
+        in_bucket = values(group, int(bucket), low, high).subquery()
+        middle = (
+            select(in_bucket.c.v).order_by(in_bucket.c.v)
+            .limit(len(inside)).offset(inside[0] - 1).subquery()
+        )
+        picks.append(
+            select(
+                literal(index).label("i"), func.sum(middle.c.v).label("s"),
+                func.count(middle.c.v).label("k"),
+            )
+        )
+    sums: dict[Any, list[float]] = {}
+    if picks:
+        for index, total_value, picked in conn.execute(
+            picks[0] if len(picks) == 1 else union_all(*picks)
+        ):
+            acc = sums.setdefault(targets[int(index)][0], [0.0, 0])
+            acc[0] += float(total_value or 0)
+            acc[1] += int(picked)
+    return {group: value / picked for group, (value, picked) in sums.items() if picked}

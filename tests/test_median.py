@@ -99,3 +99,24 @@ def test_a_duration_beyond_32_bits_has_its_bucket(db):
     assert bucket == 1030
     low, high = bucket_bounds(bucket)
     assert low <= century < high
+
+
+def test_numpy_duration_buckets_equal_the_sql_ones(db):
+    """tablero.duration_buckets (facts computed in Python) gives the database's buckets, for
+    every boundary of a power of ten and its leading digits, and negative values."""
+    import numpy as np
+    from sqlalchemy import text
+    from tablero import duration_bucket_sql, duration_buckets
+
+    values = sorted({-7, 0, 1, 4, 5, 9, 10, 14, 15, 99, 100, 149, 150, 999, 1000, 3600,
+                     86_400, 2**31 + 5, 10**12 - 1, 10**12}
+                    | {k * 10**e + d for k in range(1, 100) for e in range(0, 8) for d in (-1, 0)})
+    in_sql = {}
+    for start in range(0, len(values), 400):  # SQLite's limit on a compound SELECT: 500
+        rows = " UNION ALL ".join(
+            f"SELECT CAST({v} AS BIGINT) AS v" for v in values[start:start + 400])
+        in_sql |= db.read(lambda conn, rows=rows: dict(conn.execute(text(
+            f"SELECT v, {duration_bucket_sql('v')} FROM ({rows}) t")).all()))
+    in_numpy = dict(zip(values, duration_buckets(np.array(values)).tolist(), strict=True))
+    assert in_numpy == in_sql
+    assert in_numpy[42] == 240 and in_numpy[-7] == 0

@@ -149,3 +149,40 @@ def test_upgrading_past_0006_fills_the_activity_rollups_and_the_contact_days(tmp
     assert [tuple(r) for r in conversation_days] == [("*", 20769, 1, 1), ("WHATSAPP", 20769, 1, 1)]
     # the contact was created at 1793070000, 2026-10-27 00:00 in São Paulo: day 20753
     assert [tuple(r) for r in contact_days] == [(20753, -1, 1)]
+
+
+def test_upgrading_past_0007_fills_the_response_histogram(tmp_path):
+    url = f"sqlite:///{tmp_path / 'at-0006.sqlite3'}"
+    upgrade(url, "0006")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        _acme_with_a_contact(conn)
+        conn.execute(text(
+            "INSERT INTO app_user (organization_id, id, external_id, name, profile, is_bot)"
+            " VALUES (1, 1, 'ana', 'Ana', 'AGENT', 0)"))
+        # 2026-11-12 22:30 in São Paulo (01:30 UTC on Nov 13) the contact writes; ana answers at
+        # 23:40: 4200 calendar s, on day 20769 (Nov 12)
+        conn.execute(text(
+            "INSERT INTO conversation (organization_id, id, external_id, contact_id, advisor_id,"
+            " kind, channel, status, started_at)"
+            " VALUES (1, 1, 'v1', 1, 1, 'COMMERCIAL', 'WHATSAPP', 'NEW', 1794533400)"))
+        for i, (direction, sender, advisor, ts) in enumerate(
+            [("INBOUND", "CONTACT", "NULL", 1794533400), ("OUTBOUND", "ADVISOR", "1", 1794537600)],
+            start=1,
+        ):
+            conn.execute(text(
+                "INSERT INTO message (organization_id, id, external_id, contact_id,"
+                " conversation_id, advisor_id, channel, direction, sender, sent_at, automatic,"
+                f" effective) VALUES (1, {i}, 'm{i}', 1, 1, {advisor}, 'WHATSAPP', '{direction}',"
+                f" '{sender}', {ts}, 0, 0)"))
+    upgrade(url)
+    with engine.connect() as conn:
+        intervals = conn.execute(text(
+            "SELECT calendar_s, day, calendar_bucket FROM response_interval")).all()
+        histogram = conn.execute(text(
+            "SELECT measure, day, channel, bucket, answers FROM response_bucket"
+            " WHERE measure = 1")).all()
+    engine.dispose()
+    # 4200 s: four digits, leading 42 rounded down to 40 -> bucket 440
+    assert [tuple(r) for r in intervals] == [(4200, 20769, 440)]
+    assert [tuple(r) for r in histogram] == [(1, 20769, "WHATSAPP", 440, 1)]

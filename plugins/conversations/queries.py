@@ -12,8 +12,21 @@ counted, so a past dashboard reproduces exactly (``Period.as_of_ts``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import (
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.engine import Connection
 from tablero import (
     ClosingReasonRule,
@@ -24,11 +37,16 @@ from tablero import (
     Heatmap,
     Message,
     ReportFilters,
+    ResponseBucket,
     ResponseInterval,
     Series,
     bucket_index,
     closed_condition,
+    duration_bucket_sql,
+    epoch_day,
     heatmap_cells,
+    histogram_medians,
+    local_midnight,
     make_heatmap,
     make_series,
     median,
@@ -102,9 +120,136 @@ def first_response_time(conn: Connection, f: ReportFilters) -> ConversationsFirs
     )
 
 
+# The response-time figures read the ``response_bucket`` histogram when they can
+# (:func:`answer_window`); False: always the ``response_interval`` rows (tests compare both).
+READ_FACTS = True
+
+_r = ResponseInterval.__table__.c
+_h = ResponseBucket.__table__.c
+
+
+@dataclass(frozen=True)
+class AnswerWindow:
+    """How both periods' answers are read from the histogram: whole local days ``[first,
+    cut)`` from ``response_bucket`` (days before ``split`` are the previous period's), and the
+    answers in ``[tail_start, end_ts)`` (the part of the day ``cut`` before ``asOf``) from
+    their ``response_interval`` rows; ``tail_start`` None: no such part."""
+
+    organization_id: int
+    channel: str | None
+    first: int
+    split: int
+    cut: int
+    tail_start: int | None
+    start_ts: int  # the previous period's start
+    split_ts: int  # the current period's start
+    end_ts: int
+
+    def which(self, day):
+        return case((day >= self.split, CURRENT), else_=PREVIOUS)
+
+
+def answer_window(conn: Connection, f: ReportFilters) -> AnswerWindow | None:
+    """The histogram's reading of both periods, or None when it cannot answer them: a group,
+    origin or advisor filter, or an AGENT's scope (the histogram is kept per channel only)."""
+    if not READ_FACTS or any(
+        value is not None for value in (f.group_id, f.origin, f.advisor_id, f.scope_advisor_id)
+    ):
+        return None
+    current, previous = f.current, f.previous
+    tz = ZoneInfo(current.timezone)
+    if previous.start_ts != local_midnight(previous.start, tz) or (
+        current.start_ts != local_midnight(current.start, tz)
+        or previous.end_ts != current.start_ts
+    ):
+        return None
+    cut = datetime.fromtimestamp(current.end_ts, tz).date()  # first day not wholly inside
+    tail_start = max(current.start_ts, local_midnight(cut, tz))
+    if tail_start < current.end_ts and not conn.execute(
+        select(exists().where(_r.organization_id == f.organization_id,
+                              _r.answered_at >= current.end_ts))
+    ).scalar():
+        # nothing answered after the end: the cut day's histogram holds only what came before
+        cut, tail_start = cut + timedelta(days=1), current.end_ts
+    return AnswerWindow(
+        f.organization_id,
+        f.channel,
+        epoch_day(previous.start),
+        epoch_day(current.start),
+        epoch_day(cut),
+        tail_start if tail_start < current.end_ts else None,
+        previous.start_ts,
+        current.start_ts,
+        current.end_ts,
+    )
+
+
+def _histogram(w: AnswerWindow, measure: str):
+    """Both periods' histogram of one measure: rows ``(g: CURRENT / PREVIOUS, bucket, c)``."""
+    channel = [] if w.channel is None else [_h.channel == w.channel]
+    parts = [
+        select(w.which(_h.day).label("g"), _h.bucket, _h.answers.label("n")).where(
+            _h.organization_id == w.organization_id,
+            _h.measure == (0 if measure == BUSINESS else 1),
+            _h.day >= w.first,
+            _h.day < w.cut,
+            *channel,
+        )
+    ]
+    if w.tail_start is not None:
+        value = _r.business_s if measure == BUSINESS else _r.calendar_s
+        parts.append(
+            # through the answers' covering index: the bucket from the value, as stored
+            select(
+                literal(CURRENT).label("g"),
+                literal_column(duration_bucket_sql(value.name)).label("bucket"),
+                literal(1).label("n"),
+            ).where(*_tail(w))
+        )
+    units = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("units")
+    return (
+        select(units.c.g, units.c.bucket, func.sum(units.c.n).label("c"))
+        .group_by(units.c.g, units.c.bucket)
+        .having(func.sum(units.c.n) > 0)
+        .subquery("histogram")
+    )
+
+
+def _tail(w: AnswerWindow) -> list:
+    channel = [] if w.channel is None else [_r.channel == w.channel]
+    return [
+        _r.organization_id == w.organization_id,
+        _r.answered_at >= w.tail_start,
+        _r.answered_at < w.end_ts,
+        *channel,
+    ]
+
+
+def _histogram_medians(conn: Connection, w: AnswerWindow, measure: str) -> tuple:
+    bucket_column = _r.business_bucket if measure == BUSINESS else _r.calendar_bucket
+    value_column = _r.business_s if measure == BUSINESS else _r.calendar_s
+    channel = [] if w.channel is None else [_r.channel == w.channel]
+
+    def values(group: int, bucket: int, _low, _high):
+        start, end = (w.split_ts, w.end_ts) if group == CURRENT else (w.start_ts, w.split_ts)
+        return select(value_column.label("v")).where(
+            _r.organization_id == w.organization_id,
+            bucket_column == bucket,
+            _r.answered_at >= start,
+            _r.answered_at < end,
+            *channel,
+        )
+
+    medians = histogram_medians(conn, _histogram(w, measure), values)
+    return medians.get(CURRENT), medians.get(PREVIOUS)
+
+
 def response_medians(conn: Connection, f: ReportFilters, measure: str) -> tuple:
     """(current, previous) median of the ``response_interval`` durations answered in each
     period (``business`` or ``calendar`` seconds)."""
+    window = answer_window(conn, f)
+    if window is not None:
+        return _histogram_medians(conn, window, measure)
     r = ResponseInterval.__table__.c
     in_periods, which = _both_periods(f, r.answered_at)
     conditions = f.where(ResponseInterval, which=None) + in_periods
@@ -113,6 +258,12 @@ def response_medians(conn: Connection, f: ReportFilters, measure: str) -> tuple:
 
 
 def response_count(conn: Connection, f: ReportFilters) -> int:
+    """The answers in the current period."""
+    w = answer_window(conn, f)
+    if w is not None:
+        h = _histogram(w, CALENDAR)
+        count = conn.execute(select(func.sum(h.c.c)).where(h.c.g == CURRENT)).scalar()
+        return int(count or 0)
     r = ResponseInterval.__table__.c
     answers = conn.execute(
         select(func.count()).where(*f.where(ResponseInterval, time_column=r.answered_at))

@@ -56,12 +56,12 @@ from tablero import (
     ReasonCloseDay,
     ReasonInfo,
     ReportFilters,
-    bucket_bounds,
     bucket_index,
     bucket_starts,
     closed_condition,
     day_bucket_index,
     epoch_day,
+    histogram_medians,
     local_midnight,
     make_series,
     median,
@@ -459,31 +459,8 @@ def _fact_medians(
         .where(per_row.c.g.in_(list(closing_keys) or [-2]))
         .group_by(per_row.c.bucket),
     ).subquery("histogram")
-    h = histogram.c
-    running = (
-        select(
-            h.g,
-            h.bucket,
-            h.c,
-            (func.sum(h.c).over(partition_by=h.g, order_by=h.bucket, rows=(None, 0)) - h.c)
-            .label("before"),
-            func.sum(h.c).over(partition_by=h.g).label("total"),
-        ).subquery("running")
-    )
-    r = running.c
-    targets = conn.execute(
-        select(r.g, r.bucket, r.before, r.c, r.total).where(
-            # the bucket holds the middle rank (n+1)//2 or (n+2)//2, in integers
-            2 * r.before <= r.total, 2 * (r.before + r.c) >= r.total
-        )
-    ).all()
 
-    picks = []
-    for index, (group, bucket, before, count, total) in enumerate(targets):
-        before, count, total = int(before), int(count), int(total)
-        ranks = sorted({(total + 1) // 2, (total + 2) // 2})  # 1-based middle rank(s)
-        inside = [rank - before for rank in ranks if before < rank <= before + count]
-        low, high = bucket_bounds(int(bucket))
+    def values(group: int, bucket: int, low: int | None, high: int):
         row_keys = list(closing_keys) if group == _TOTAL_KEY else [group]
         in_bucket = [
             _f.organization_id == w.organization_id,
@@ -497,28 +474,11 @@ def _fact_medians(
         if w.tail_start is not None:
             # the day too, so the bucket's index is read for that day only
             days.append(_tail_facts(w, value_column.label("v")).where(*in_bucket, _f.day == w.cut))
-        values = (days[0] if len(days) == 1 else union_all(*days)).subquery()
-        middle = (
-            select(values.c.v).order_by(values.c.v)
-            .limit(len(inside)).offset(inside[0] - 1).subquery()
-        )
-        picks.append(
-            select(
-                literal(index).label("i"), func.sum(middle.c.v).label("s"),
-                func.count(middle.c.v).label("k"),
-            )
-        )
-    sums: dict[int, list[float]] = {}
-    if picks:
-        for index, total_value, picked in conn.execute(
-            picks[0] if len(picks) == 1 else union_all(*picks)
-        ):
-            group = targets[int(index)][0]
-            acc = sums.setdefault(group, [0.0, 0])
-            acc[0] += float(total_value or 0)
-            acc[1] += int(picked)
+        return days[0] if len(days) == 1 else union_all(*days)
+
     medians: dict[tuple[int, int], float | None] = {
-        (group, measure): value / picked for group, (value, picked) in sums.items() if picked
+        (group, measure): value
+        for group, value in histogram_medians(conn, histogram, values).items()
     }
     medians.setdefault((_TOTAL_KEY, measure), None)
     return medians

@@ -25,10 +25,10 @@ Advisors: ana and bia (humans), robo (a bot). Groups: sales, support.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
-from tablero import ClosingReasonRule, hookimpl
+from tablero import ClosingReasonRule, epoch_day, hookimpl
 from tablero.ingest import ingest_records
 from tablero.orgs import create_organization
 from tablero.plugin_manager import Registry, make_plugin_manager
@@ -544,3 +544,88 @@ def test_csv_bad_granularity_is_a_clear_error(api):
     status, body = api.csv("/export/conversations/series.csv", granularity="HOUR", **CSV_PERIOD)
     assert status == 400
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+# ---- the response histogram and the intervals agree ------------------------------------------
+
+HISTOGRAM_CASES = {
+    "period": {"period": PERIOD},
+    "whatsapp": {"period": PERIOD, "channel": "WHATSAPP"},
+    # Thursday 19 at 10:00: ana's 09:10 answer to c4 lies in the day's part before asOf
+    "as_of_thursday_10": {"period": PERIOD, "asOf": "2026-11-19T10:00:00-03:00"},
+    # Saturday 21 at 12:00: ana's 10:00 answer across the holiday is in that part
+    "last_7_as_of_saturday_noon": {
+        "period": {"preset": "LAST_7_DAYS"}, "asOf": "2026-11-21T12:00:00-03:00"
+    },
+    "nothing_answered": {"period": {"preset": "CUSTOM", "start": "2026-09-01", "end": "2026-09-30"}},
+}
+
+
+@pytest.mark.parametrize("case", sorted(HISTOGRAM_CASES))
+def test_the_response_histogram_and_the_intervals_give_the_same_report(api, db, case, monkeypatch):
+    """Read once from the ``response_bucket`` histogram (and the intervals of the part of
+    asOf's day before it) and once from the ``response_interval`` rows: the same report."""
+    from sqlalchemy import event
+    from tablero.plugins.conversations import queries
+
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    variables = {"filters": HISTOGRAM_CASES[case]}
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        from_histogram = api.data(REPORT, variables)["conversationsReport"]
+        histogram_statements, statements[:] = list(statements), []
+        monkeypatch.setattr(queries, "READ_FACTS", False)
+        from_intervals = api.data(REPORT, variables)["conversationsReport"]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert from_histogram == from_intervals
+    assert any("response_bucket" in s for s in histogram_statements)
+    assert not any("response_bucket" in s for s in statements)
+    if case == "as_of_thursday_10":
+        response = from_histogram["responseTime"]
+        # answered by then: v7a 300, v4 (09:10) 600, v6 600, v3 1200 (business 600),
+        # v1 1800, v2 59400 (business 5400)
+        assert response["answers"] == 6
+        assert response["calendar"]["value"] == (600 + 1200) / 2
+        assert response["business"]["value"] == 600.0
+
+
+def test_the_response_histogram_follows_a_changed_answer(db):
+    """Re-ingesting an answer later moves its interval to another bucket and day: the
+    histogram subtracts the old one (its emptied rows deleted) and adds the new one."""
+    key = "conversations-histogram"
+    org_id = db.write(lambda conn: create_organization(conn, key, key))
+    ingest_records(db, org_id, RECORDS)
+    before = _histogram_rows(db, org_id)
+    thursday, saturday = (epoch_day(date(2026, 11, d)) for d in (19, 21))
+    # c9's answer, the only one on Messenger: Thursday 14:40, 2400 s in both measures
+    # (bucket 420: four digits, leading 24 -> 20)
+    assert [r for r in before if r[2] == "FACEBOOK_MESSENGER"] == [
+        (0, thursday, "FACEBOOK_MESSENGER", 420, 1), (1, thursday, "FACEBOOK_MESSENGER", 420, 1)]
+    # ... moved to Saturday 14:00: 48 h = 172800 calendar s (bucket 615), business only
+    # Thursday 14:00-18:00 = 14400 s (bucket 510; Friday is a holiday, Saturday closed)
+    ingest_records(db, org_id, [answers("m9b", "c9", "v9", "bia", 21, "14:00",
+                                        channel="FACEBOOK_MESSENGER")])
+    after = _histogram_rows(db, org_id)
+    assert [r for r in after if r[2] == "FACEBOOK_MESSENGER"] == [
+        (0, saturday, "FACEBOOK_MESSENGER", 510, 1), (1, saturday, "FACEBOOK_MESSENGER", 615, 1)]
+    assert sum(n for *_, n in after) == sum(n for *_, n in before)
+    assert [r for r in after if r[2] != "FACEBOOK_MESSENGER"] == [
+        r for r in before if r[2] != "FACEBOOK_MESSENGER"]
+    from tablero import derived
+
+    derived.refresh(db, org_id)
+    assert _histogram_rows(db, org_id) == after  # equal to a whole refresh
+
+
+def _histogram_rows(db, org_id):
+    from sqlalchemy import text
+
+    return db.read(lambda conn: [tuple(r) for r in conn.execute(text(
+        "SELECT measure, day, channel, bucket, answers FROM response_bucket"
+        " WHERE organization_id = :org ORDER BY measure, day, channel, bucket"),
+        {"org": org_id})])
