@@ -40,6 +40,7 @@ from .filters import Channel, ReportFilters, ReportFiltersInput, resolve_filters
 from .geo import STATES, UNKNOWN_STATE
 from .hookspecs import hookimpl, hookspec
 from .models import (
+    ALL_CHANNELS,
     CHANNELS,
     MONEY_SCALE,
     NO_NEXT_DAY,

@@ -33,6 +33,7 @@ from .filters import ReportFilters
 from .geo import STATES
 from .models import (
     ACTIVITY_MEASURES,
+    ALL_CHANNELS,
     ALL_STATES,
     BY_STATE,
     CONVERSATION_DAY_COUNTS,
@@ -200,7 +201,6 @@ def _nothing_after(conn: Connection, organization_id: int, ts: int) -> bool:
     return not any(later)
 
 
-ALL_CHANNELS = "*"
 _MEASURES = ("contact_id", "day", "messages", "outbound", "campaign", "commercial", "support")
 _PREVIOUS_COLUMNS = (
     "prev_day", "prev_outbound_day", "prev_campaign_day", "prev_commercial_day", "prev_support_day"

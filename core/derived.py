@@ -71,6 +71,7 @@ from . import business_hours, geo
 from .db import Database
 from .models import (
     ACTIVITY_MEASURES,
+    ALL_CHANNELS,
     ALL_STATES,
     BY_STATE,
     CONVERSATION_DAY_COUNTS,
@@ -1160,32 +1161,34 @@ def _local_days(instants: np.ndarray, timezone: str) -> np.ndarray:
 
 def _roll_up_intervals(conn: Connection, org: dict, where: _Where, sign: int) -> None:
     """Add (``sign=1``) or subtract (``-1``) the scope's ``response_interval`` rows to the
-    ``response_bucket`` histogram; after a subtraction, delete the rows it left at zero (found
-    through the scope's keys, a primary-key probe each)."""
+    ``response_bucket`` histogram, per channel and for all channels (``'*'``); after a
+    subtraction, delete the rows it left at zero (found through the scope's keys, a primary-key
+    probe each)."""
     scope = f"organization_id = :org AND {where('conversation_id')}"
     for measure, column in ((0, "business_bucket"), (1, "calendar_bucket")):
-        conn.execute(
-            text(
-                "INSERT INTO response_bucket (organization_id, measure, day, channel, bucket,"
-                " answers)"
-                f" SELECT :org, {measure}, day, channel, {column}, {sign} * COUNT(*)"
-                f" FROM response_interval WHERE {scope} AND {column} IS NOT NULL"
-                f" GROUP BY day, channel, {column}"
-                " ON CONFLICT (organization_id, measure, day, channel, bucket) DO UPDATE SET"
-                "  answers = response_bucket.answers + excluded.answers"
-            ),
-            org,
-        )
-        if sign < 0:
+        for channel, by in (("channel", "channel, "), (f"'{ALL_CHANNELS}'", "")):
             conn.execute(
                 text(
-                    "DELETE FROM response_bucket WHERE organization_id = :org"
-                    f" AND measure = {measure} AND (day, channel, bucket) IN ("
-                    f" SELECT day, channel, {column} FROM response_interval WHERE {scope})"
-                    " AND answers = 0"
+                    "INSERT INTO response_bucket (organization_id, measure, day, channel, bucket,"
+                    " answers)"
+                    f" SELECT :org, {measure}, day, {channel}, {column}, {sign} * COUNT(*)"
+                    f" FROM response_interval WHERE {scope} AND {column} IS NOT NULL"
+                    f" GROUP BY day, {by}{column}"
+                    " ON CONFLICT (organization_id, measure, day, channel, bucket) DO UPDATE SET"
+                    "  answers = response_bucket.answers + excluded.answers"
                 ),
                 org,
             )
+            if sign < 0:
+                conn.execute(
+                    text(
+                        "DELETE FROM response_bucket WHERE organization_id = :org"
+                        f" AND measure = {measure} AND (day, channel, bucket) IN ("
+                        f" SELECT day, {channel}, {column} FROM response_interval"
+                        f" WHERE {scope}) AND answers = 0"
+                    ),
+                    org,
+                )
 
 
 _INTERVAL_COLUMNS = [

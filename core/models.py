@@ -395,6 +395,7 @@ GAP_MEASURES = ACTIVITY_MEASURES + ("activity_by_state",)
 BY_STATE = GAP_MEASURES.index("activity_by_state")
 GAP_CAP = 186  # activity_gap.gap: days since the previous day, or this for "longer, or none"
 ALL_STATES = "*"  # activity_gap.state of the rows over every state ('' : no known state)
+ALL_CHANNELS = "*"  # the channel of a rollup's rows over every channel
 
 
 class ActivityGap(SQLModel, table=True):

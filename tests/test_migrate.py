@@ -181,8 +181,9 @@ def test_upgrading_past_0007_fills_the_response_histogram(tmp_path):
             "SELECT calendar_s, day, calendar_bucket FROM response_interval")).all()
         histogram = conn.execute(text(
             "SELECT measure, day, channel, bucket, answers FROM response_bucket"
-            " WHERE measure = 1")).all()
+            " WHERE measure = 1 ORDER BY channel")).all()
     engine.dispose()
     # 4200 s: four digits, leading 42 rounded down to 40 -> bucket 440
     assert [tuple(r) for r in intervals] == [(4200, 20769, 440)]
-    assert [tuple(r) for r in histogram] == [(1, 20769, "WHATSAPP", 440, 1)]
+    # per channel and for all channels ('*')
+    assert [tuple(r) for r in histogram] == [(1, 20769, "*", 440, 1), (1, 20769, "WHATSAPP", 440, 1)]

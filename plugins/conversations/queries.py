@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 from tablero import (
+    ALL_CHANNELS,
     ClosingReasonRule,
     Comparison,
     Contact,
@@ -186,7 +187,7 @@ def answer_window(conn: Connection, f: ReportFilters) -> AnswerWindow | None:
 
 def _histogram(w: AnswerWindow, measure: str):
     """Both periods' histogram of one measure: rows ``(g: CURRENT / PREVIOUS, bucket, c)``."""
-    channel = [] if w.channel is None else [_h.channel == w.channel]
+    channel = [_h.channel == (w.channel or ALL_CHANNELS)]
     parts = [
         select(w.which(_h.day).label("g"), _h.bucket, _h.answers.label("n")).where(
             _h.organization_id == w.organization_id,
