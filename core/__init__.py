@@ -60,6 +60,7 @@ from .models import (
     Conversation,
     CustomerCell,
     CustomerOrders,
+    FirstResponseBucket,
     Message,
     OnboardingStep,
     OrderDay,

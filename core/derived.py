@@ -229,7 +229,7 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
     _effective(conn, org, None)
     conn.execute(text("DELETE FROM contact_activity WHERE organization_id = :org"), org)
     for table in ("contact_day", "activity_gap", "conversation_day", "customer_orders", "order_day", "customer_cell", "order_day_total", "buyer_day",
-                  "response_bucket", *CLOSE_TABLES):
+                  "response_bucket", "first_response_bucket", *CLOSE_TABLES):
         conn.execute(text(f"DELETE FROM {table} WHERE organization_id = :org"), org)
     for table, steps in (
         # states first: the activity rows copy each contact's state
@@ -523,12 +523,27 @@ def _contact_facts(conn: Connection, org: dict, schedules: _Schedules, where: _W
 
 def _contact_days(conn: Connection, org: dict, timezone: str, where: _Where,
                   replace: bool = True) -> None:
-    """Bring the scope's ``contact.created_day`` / ``deleted_day`` and the ``contact_day``
-    rollup up to date: the stored days' counts subtracted (``replace=False``: the caller emptied
-    the rollup), the days recomputed from ``created_at`` / ``deleted_at``, the new ones added."""
+    """Bring the scope's ``contact.created_day`` / ``deleted_day`` / ``first_*_bucket`` and
+    the ``contact_day`` and ``first_response_bucket`` rollups up to date: the stored days' and
+    buckets' counts subtracted (``replace=False``: the caller emptied the rollups), the days
+    recomputed from ``created_at`` / ``deleted_at`` and the buckets from the first-response
+    durations (after :func:`_contact_facts`), the new ones added."""
     scope = f"organization_id = :org AND {where('id')}"
 
     def roll_up(sign: int) -> None:
+        for measure, bucket in ((0, "first_business_bucket"), (1, "first_calendar_bucket")):
+            conn.execute(
+                text(
+                    "INSERT INTO first_response_bucket (organization_id, measure, created_day,"
+                    " bucket, contacts)"
+                    f" SELECT :org, {measure}, created_day, {bucket}, {sign} * COUNT(*)"
+                    f" FROM contact WHERE {scope} AND created_day IS NOT NULL"
+                    f" AND {bucket} IS NOT NULL GROUP BY created_day, {bucket}"
+                    " ON CONFLICT (organization_id, measure, created_day, bucket) DO UPDATE SET"
+                    "  contacts = first_response_bucket.contacts + excluded.contacts"
+                ),
+                org,
+            )
         conn.execute(
             text(
                 "INSERT INTO contact_day (organization_id, created_day, deleted_day, contacts)"
@@ -557,20 +572,27 @@ def _contact_days(conn: Connection, org: dict, timezone: str, where: _Where,
         created = _local_day_sql("created_at", timezone, int(lo), int(hi) + 1)
         deleted = _local_day_sql("deleted_at", timezone, int(lo), int(hi) + 1)
         new_deleted = f"CASE WHEN deleted_at IS NULL THEN NULL ELSE {deleted} END"
+        business = duration_bucket_sql("first_contact_business_s")
+        calendar = duration_bucket_sql("first_contact_calendar_s")
+        unknown = -2  # no bucket is negative: NULL compared as a value
         conn.execute(
             text(
-                f"UPDATE contact SET created_day = {created}, deleted_day = {new_deleted}"
+                f"UPDATE contact SET created_day = {created}, deleted_day = {new_deleted},"
+                f" first_business_bucket = {business}, first_calendar_bucket = {calendar}"
                 f" WHERE {scope} AND (created_day IS NULL OR created_day <> {created}"
                 f"  OR COALESCE(deleted_day, {NOT_DELETED})"
-                f"   <> COALESCE({new_deleted}, {NOT_DELETED}))"
+                f"   <> COALESCE({new_deleted}, {NOT_DELETED})"
+                f"  OR COALESCE(first_business_bucket, {unknown}) <> COALESCE({business}, {unknown})"
+                f"  OR COALESCE(first_calendar_bucket, {unknown}) <> COALESCE({calendar}, {unknown}))"
             ),
             org,
         )
     roll_up(1)
     if replace:
-        conn.execute(
-            text("DELETE FROM contact_day WHERE organization_id = :org AND contacts = 0"), org
-        )
+        for table in ("contact_day", "first_response_bucket"):
+            conn.execute(
+                text(f"DELETE FROM {table} WHERE organization_id = :org AND contacts = 0"), org
+            )
 
 
 def _local_day_sql(column: str, timezone: str, start_ts: int, end_ts: int) -> str:

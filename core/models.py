@@ -133,6 +133,14 @@ class Contact(SQLModel, table=True):
         # the group filters' contact lists (entry group; current group for the origins table)
         Index("ix_contact_org_entry_group", "organization_id", "entry_group_id"),
         Index("ix_contact_org_current_group", "organization_id", "current_group_id"),
+        # a first-response median's bucket: its values in creation order
+        Index("ix_contact_first_business", "organization_id", "first_business_bucket",
+              "created_at", "first_contact_at", "first_contact_business_s"),
+        Index("ix_contact_first_calendar", "organization_id", "first_calendar_bucket",
+              "created_at", "first_contact_at", "first_contact_calendar_s"),
+        # the contacts answered after a past asOf, taken out of the first-response histogram
+        Index("ix_contact_org_first_contact", "organization_id", "first_contact_at",
+              "created_at", "first_business_bucket", "first_calendar_bucket"),
     )
     organization_id: int = Field(primary_key=True, foreign_key="organization.id")
     id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
@@ -155,9 +163,28 @@ class Contact(SQLModel, table=True):
     # in contact_day (kept so a changed contact's old days can be taken out of it)
     created_day: int | None = None
     deleted_day: int | None = None
+    # derived: the duration buckets of first_contact_business_s / _calendar_s, as counted in
+    # first_response_bucket (NULL: not answered)
+    first_business_bucket: int | None = None
+    first_calendar_bucket: int | None = None
 
 
 NOT_DELETED = -1  # contact_day.deleted_day of the contacts not deleted
+
+
+class FirstResponseBucket(SQLModel, table=True):
+    """derived rollup: the answered contacts per (measure: 0 business / 1 calendar, local day of
+    creation, duration bucket of the time to their first effective contact), the histogram the
+    first-response medians start from; kept with ``contact_day`` (the stored buckets and days
+    subtracted, the new ones added)."""
+
+    __tablename__ = "first_response_bucket"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    measure: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    created_day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    bucket: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    contacts: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class ContactDay(SQLModel, table=True):
@@ -708,6 +735,7 @@ TENANT_TABLES = [
     ActivityGap,
     ConversationDay,
     ContactDay,
+    FirstResponseBucket,
     CloseFact,
     ReasonCloseDay,
     ReasonCloseBucket,

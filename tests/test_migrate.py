@@ -187,3 +187,30 @@ def test_upgrading_past_0007_fills_the_response_histogram(tmp_path):
     assert [tuple(r) for r in intervals] == [(4200, 20769, 440)]
     # per channel and for all channels ('*')
     assert [tuple(r) for r in histogram] == [(1, 20769, "*", 440, 1), (1, 20769, "WHATSAPP", 440, 1)]
+
+
+def test_upgrading_past_0008_fills_the_first_response_histogram(tmp_path):
+    url = f"sqlite:///{tmp_path / 'at-0007.sqlite3'}"
+    upgrade(url, "0007")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        _acme_with_a_contact(conn)  # created 2026-10-27 00:00 in São Paulo: day 20753
+        conn.execute(text(
+            "INSERT INTO app_user (organization_id, id, external_id, name, profile, is_bot)"
+            " VALUES (1, 1, 'ana', 'Ana', 'AGENT', 0)"))
+        # ana writes to the contact by SMS 150 s after its creation
+        conn.execute(text(
+            "INSERT INTO message (organization_id, id, external_id, contact_id, advisor_id,"
+            " channel, direction, sender, sent_at, automatic, effective)"
+            " VALUES (1, 1, 'm1', 1, 1, 'SMS', 'OUTBOUND', 'ADVISOR', 1793070150, 0, 1)"))
+    upgrade(url)
+    with engine.connect() as conn:
+        contact = conn.execute(text(
+            "SELECT first_contact_calendar_s, first_calendar_bucket FROM contact")).one()
+        histogram = conn.execute(text(
+            "SELECT measure, created_day, bucket, contacts FROM first_response_bucket"
+            " WHERE measure = 1")).all()
+    engine.dispose()
+    # 150 s: three digits, leading 15 -> bucket 315
+    assert tuple(contact) == (150, 315)
+    assert [tuple(r) for r in histogram] == [(1, 20753, 315, 1)]

@@ -34,6 +34,7 @@ from tablero import (
     Comparison,
     Contact,
     Conversation,
+    FirstResponseBucket,
     Granularity,
     Heatmap,
     Message,
@@ -78,9 +79,164 @@ def _medians(conn: Connection, source, which, conditions, value) -> tuple:
     return by_period.get(CURRENT), by_period.get(PREVIOUS)
 
 
+# The response-time and first-response figures read their histograms (``response_bucket``,
+# ``first_response_bucket``) when they can (:func:`day_window`); False: always the rows
+# (``response_interval``, ``contact``; tests compare both).
+READ_FACTS = True
+
+_r = ResponseInterval.__table__.c
+_h = ResponseBucket.__table__.c
+_k = Contact.__table__.c
+_fh = FirstResponseBucket.__table__.c
+
+
+@dataclass(frozen=True)
+class DayWindow:
+    """How both periods are read from a histogram by local day: whole days ``[first, cut)``
+    from the rollup (days before ``split`` are the previous period's), and the rows in
+    ``[tail_start, end_ts)`` (the part of the day ``cut`` before ``asOf``) from the raw rows;
+    ``tail_start`` None: no such part (then the rollup's days end at ``end_ts``)."""
+
+    organization_id: int
+    channel: str | None
+    first: int
+    split: int
+    cut: int
+    tail_start: int | None
+    start_ts: int  # the previous period's start
+    split_ts: int  # the current period's start
+    end_ts: int
+    as_of_ts: int
+
+    def which(self, day):
+        return case((day >= self.split, CURRENT), else_=PREVIOUS)
+
+    @property
+    def rollup_end_ts(self) -> int:
+        return self.end_ts if self.tail_start is None else self.tail_start
+
+    def bounds(self, group: int) -> tuple[int, int]:
+        return (self.split_ts, self.end_ts) if group == CURRENT else (self.start_ts, self.split_ts)
+
+
+def day_window(conn: Connection, f: ReportFilters, instant) -> DayWindow | None:
+    """The histograms' reading of both periods by ``instant`` (the answer's, or the contact's
+    creation), or None when they cannot answer: a group, origin or advisor filter, or an
+    AGENT's scope (the histograms are kept per organization and channel only)."""
+    if not READ_FACTS or any(
+        value is not None for value in (f.group_id, f.origin, f.advisor_id, f.scope_advisor_id)
+    ):
+        return None
+    current, previous = f.current, f.previous
+    tz = ZoneInfo(current.timezone)
+    if previous.start_ts != local_midnight(previous.start, tz) or (
+        current.start_ts != local_midnight(current.start, tz)
+        or previous.end_ts != current.start_ts
+    ):
+        return None
+    cut = datetime.fromtimestamp(current.end_ts, tz).date()  # first day not wholly inside
+    tail_start = max(current.start_ts, local_midnight(cut, tz))
+    table = instant.table
+    if tail_start < current.end_ts and not conn.execute(
+        select(exists().where(table.c.organization_id == f.organization_id,
+                              instant >= current.end_ts))
+    ).scalar():
+        # nothing after the end: the cut day's rollup rows hold only what came before it
+        cut, tail_start = cut + timedelta(days=1), current.end_ts
+    return DayWindow(
+        f.organization_id,
+        f.channel,
+        epoch_day(previous.start),
+        epoch_day(current.start),
+        epoch_day(cut),
+        tail_start if tail_start < current.end_ts else None,
+        previous.start_ts,
+        current.start_ts,
+        current.end_ts,
+        f.period.as_of_ts,
+    )
+
+
+def _summed(parts: list):
+    """The histogram ``(g, bucket, c)`` of ``parts`` (rows ``(g, bucket, n)``), empty buckets
+    left out."""
+    units = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("units")
+    return (
+        select(units.c.g, units.c.bucket, func.sum(units.c.n).label("c"))
+        .group_by(units.c.g, units.c.bucket)
+        .having(func.sum(units.c.n) > 0)
+        .subquery("histogram")
+    )
+
+
+def _first_response_histogram(w: DayWindow, measure: str):
+    """Both periods' histogram of the contacts' first-response durations, answered by asOf:
+    the rollup's days, minus the contacts of those days answered after asOf, plus the contacts
+    created in the tail and answered by asOf."""
+    bucket = _k.first_business_bucket if measure == BUSINESS else _k.first_calendar_bucket
+    value = _k.first_contact_business_s if measure == BUSINESS else _k.first_contact_calendar_s
+    parts = [
+        select(w.which(_fh.created_day).label("g"), _fh.bucket, _fh.contacts.label("n")).where(
+            _fh.organization_id == w.organization_id,
+            _fh.measure == (0 if measure == BUSINESS else 1),
+            _fh.created_day >= w.first,
+            _fh.created_day < w.cut,
+        ),
+        # answered after asOf (a past dashboard): through the first-contact index
+        select(
+            case((_k.created_at >= w.split_ts, CURRENT), else_=PREVIOUS).label("g"),
+            bucket.label("bucket"),
+            literal(-1).label("n"),
+        ).where(
+            _k.organization_id == w.organization_id,
+            _k.first_contact_at > w.as_of_ts,
+            _k.created_at >= w.start_ts,
+            _k.created_at < w.rollup_end_ts,
+            bucket.is_not(None),
+        ),
+    ]
+    if w.tail_start is not None:
+        parts.append(
+            select(
+                literal(CURRENT).label("g"),
+                literal_column(duration_bucket_sql(value.name)).label("bucket"),
+                literal(1).label("n"),
+            ).where(
+                _k.organization_id == w.organization_id,
+                _k.created_at >= w.tail_start,
+                _k.created_at < w.end_ts,
+                _k.first_contact_at <= w.as_of_ts,
+            )
+        )
+    return _summed(parts)
+
+
+def _first_response_histogram_medians(conn: Connection, w: DayWindow, measure: str) -> tuple:
+    bucket_column = _k.first_business_bucket if measure == BUSINESS else _k.first_calendar_bucket
+    value_column = (
+        _k.first_contact_business_s if measure == BUSINESS else _k.first_contact_calendar_s
+    )
+
+    def values(group: int, bucket: int, _low, _high):
+        start, end = w.bounds(group)
+        return select(value_column.label("v")).where(
+            _k.organization_id == w.organization_id,
+            bucket_column == bucket,
+            _k.created_at >= start,
+            _k.created_at < end,
+            _k.first_contact_at <= w.as_of_ts,
+        )
+
+    medians = histogram_medians(conn, _first_response_histogram(w, measure), values)
+    return medians.get(CURRENT), medians.get(PREVIOUS)
+
+
 def first_response_medians(conn: Connection, f: ReportFilters, measure: str) -> tuple:
     """(current, previous) median of ``contact.first_contact_<measure>_s`` (``business`` or
     ``calendar``) over the contacts created in each period and answered by asOf."""
+    window = day_window(conn, f, _k.created_at)
+    if window is not None:
+        return _first_response_histogram_medians(conn, window, measure)
     k = Contact.__table__.c
     in_periods, which = _both_periods(f, k.created_at)
     conditions = f.where(Contact, which=None) + in_periods
@@ -92,6 +248,14 @@ def first_response_medians(conn: Connection, f: ReportFilters, measure: str) -> 
 def first_response_counts(conn: Connection, f: ReportFilters) -> tuple[int, int]:
     """(contacts created in the period, those of them answered by asOf)."""
     k = Contact.__table__.c
+    window = day_window(conn, f, k.created_at)
+    if window is not None:
+        h = _first_response_histogram(window, CALENDAR)
+        answered_count = conn.execute(select(func.sum(h.c.c)).where(h.c.g == CURRENT)).scalar()
+        total = conn.execute(  # the creation index only
+            select(func.count()).where(*f.where(Contact, time_column=k.created_at))
+        ).scalar()
+        return int(total), int(answered_count or 0)
     answered = and_(k.first_contact_at.is_not(None), k.first_contact_at <= f.period.as_of_ts)
     total, answered_count = conn.execute(
         select(func.count(), func.coalesce(func.sum(case((answered, 1), else_=0)), 0)).where(
@@ -121,71 +285,7 @@ def first_response_time(conn: Connection, f: ReportFilters) -> ConversationsFirs
     )
 
 
-# The response-time figures read the ``response_bucket`` histogram when they can
-# (:func:`answer_window`); False: always the ``response_interval`` rows (tests compare both).
-READ_FACTS = True
-
-_r = ResponseInterval.__table__.c
-_h = ResponseBucket.__table__.c
-
-
-@dataclass(frozen=True)
-class AnswerWindow:
-    """How both periods' answers are read from the histogram: whole local days ``[first,
-    cut)`` from ``response_bucket`` (days before ``split`` are the previous period's), and the
-    answers in ``[tail_start, end_ts)`` (the part of the day ``cut`` before ``asOf``) from
-    their ``response_interval`` rows; ``tail_start`` None: no such part."""
-
-    organization_id: int
-    channel: str | None
-    first: int
-    split: int
-    cut: int
-    tail_start: int | None
-    start_ts: int  # the previous period's start
-    split_ts: int  # the current period's start
-    end_ts: int
-
-    def which(self, day):
-        return case((day >= self.split, CURRENT), else_=PREVIOUS)
-
-
-def answer_window(conn: Connection, f: ReportFilters) -> AnswerWindow | None:
-    """The histogram's reading of both periods, or None when it cannot answer them: a group,
-    origin or advisor filter, or an AGENT's scope (the histogram is kept per channel only)."""
-    if not READ_FACTS or any(
-        value is not None for value in (f.group_id, f.origin, f.advisor_id, f.scope_advisor_id)
-    ):
-        return None
-    current, previous = f.current, f.previous
-    tz = ZoneInfo(current.timezone)
-    if previous.start_ts != local_midnight(previous.start, tz) or (
-        current.start_ts != local_midnight(current.start, tz)
-        or previous.end_ts != current.start_ts
-    ):
-        return None
-    cut = datetime.fromtimestamp(current.end_ts, tz).date()  # first day not wholly inside
-    tail_start = max(current.start_ts, local_midnight(cut, tz))
-    if tail_start < current.end_ts and not conn.execute(
-        select(exists().where(_r.organization_id == f.organization_id,
-                              _r.answered_at >= current.end_ts))
-    ).scalar():
-        # nothing answered after the end: the cut day's histogram holds only what came before
-        cut, tail_start = cut + timedelta(days=1), current.end_ts
-    return AnswerWindow(
-        f.organization_id,
-        f.channel,
-        epoch_day(previous.start),
-        epoch_day(current.start),
-        epoch_day(cut),
-        tail_start if tail_start < current.end_ts else None,
-        previous.start_ts,
-        current.start_ts,
-        current.end_ts,
-    )
-
-
-def _histogram(w: AnswerWindow, measure: str):
+def _response_histogram(w: DayWindow, measure: str):
     """Both periods' histogram of one measure: rows ``(g: CURRENT / PREVIOUS, bucket, c)``."""
     channel = [_h.channel == (w.channel or ALL_CHANNELS)]
     parts = [
@@ -207,16 +307,10 @@ def _histogram(w: AnswerWindow, measure: str):
                 literal(1).label("n"),
             ).where(*_tail(w))
         )
-    units = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("units")
-    return (
-        select(units.c.g, units.c.bucket, func.sum(units.c.n).label("c"))
-        .group_by(units.c.g, units.c.bucket)
-        .having(func.sum(units.c.n) > 0)
-        .subquery("histogram")
-    )
+    return _summed(parts)
 
 
-def _tail(w: AnswerWindow) -> list:
+def _tail(w: DayWindow) -> list:
     channel = [] if w.channel is None else [_r.channel == w.channel]
     return [
         _r.organization_id == w.organization_id,
@@ -226,13 +320,13 @@ def _tail(w: AnswerWindow) -> list:
     ]
 
 
-def _histogram_medians(conn: Connection, w: AnswerWindow, measure: str) -> tuple:
+def _response_histogram_medians(conn: Connection, w: DayWindow, measure: str) -> tuple:
     bucket_column = _r.business_bucket if measure == BUSINESS else _r.calendar_bucket
     value_column = _r.business_s if measure == BUSINESS else _r.calendar_s
     channel = [] if w.channel is None else [_r.channel == w.channel]
 
     def values(group: int, bucket: int, _low, _high):
-        start, end = (w.split_ts, w.end_ts) if group == CURRENT else (w.start_ts, w.split_ts)
+        start, end = w.bounds(group)
         return select(value_column.label("v")).where(
             _r.organization_id == w.organization_id,
             bucket_column == bucket,
@@ -241,16 +335,16 @@ def _histogram_medians(conn: Connection, w: AnswerWindow, measure: str) -> tuple
             *channel,
         )
 
-    medians = histogram_medians(conn, _histogram(w, measure), values)
+    medians = histogram_medians(conn, _response_histogram(w, measure), values)
     return medians.get(CURRENT), medians.get(PREVIOUS)
 
 
 def response_medians(conn: Connection, f: ReportFilters, measure: str) -> tuple:
     """(current, previous) median of the ``response_interval`` durations answered in each
     period (``business`` or ``calendar`` seconds)."""
-    window = answer_window(conn, f)
+    window = day_window(conn, f, _r.answered_at)
     if window is not None:
-        return _histogram_medians(conn, window, measure)
+        return _response_histogram_medians(conn, window, measure)
     r = ResponseInterval.__table__.c
     in_periods, which = _both_periods(f, r.answered_at)
     conditions = f.where(ResponseInterval, which=None) + in_periods
@@ -260,9 +354,9 @@ def response_medians(conn: Connection, f: ReportFilters, measure: str) -> tuple:
 
 def response_count(conn: Connection, f: ReportFilters) -> int:
     """The answers in the current period."""
-    w = answer_window(conn, f)
+    w = day_window(conn, f, _r.answered_at)
     if w is not None:
-        h = _histogram(w, CALENDAR)
+        h = _response_histogram(w, CALENDAR)
         count = conn.execute(select(func.sum(h.c.c)).where(h.c.g == CURRENT)).scalar()
         return int(count or 0)
     r = ResponseInterval.__table__.c

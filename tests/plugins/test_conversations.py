@@ -558,13 +558,18 @@ HISTOGRAM_CASES = {
         "period": {"preset": "LAST_7_DAYS"}, "asOf": "2026-11-21T12:00:00-03:00"
     },
     "nothing_answered": {"period": {"preset": "CUSTOM", "start": "2026-09-01", "end": "2026-09-30"}},
+    # Monday 23 at 08:00: c10 (created Sunday 23:30) was answered at 09:00, after asOf
+    "as_of_monday_8": {"period": PERIOD, "asOf": "2026-11-23T08:00:00-03:00"},
+    # Monday 16 at 10:15: c1 created at 10:00 (tail), answered 10:30 (after asOf)
+    "today_as_of_monday_10_15": {"period": {"preset": "TODAY"}, "asOf": "2026-11-16T10:15:00-03:00"},
 }
 
 
 @pytest.mark.parametrize("case", sorted(HISTOGRAM_CASES))
-def test_the_response_histogram_and_the_intervals_give_the_same_report(api, db, case, monkeypatch):
-    """Read once from the ``response_bucket`` histogram (and the intervals of the part of
-    asOf's day before it) and once from the ``response_interval`` rows: the same report."""
+def test_the_histograms_and_the_rows_give_the_same_report(api, db, case, monkeypatch):
+    """Read once from the ``response_bucket`` and ``first_response_bucket`` histograms (and the
+    rows of the part of asOf's day before it, and the contacts answered after asOf) and once
+    from the ``response_interval`` and ``contact`` rows: the same report."""
     from sqlalchemy import event
     from tablero.plugins.conversations import queries
 
@@ -583,8 +588,14 @@ def test_the_response_histogram_and_the_intervals_give_the_same_report(api, db, 
     finally:
         event.remove(db.engine, "before_cursor_execute", seen)
     assert from_histogram == from_intervals
-    assert any("response_bucket" in s for s in histogram_statements)
+    assert any("FROM response_bucket" in s for s in histogram_statements)
+    assert any("FROM first_response_bucket" in s for s in histogram_statements)
     assert not any("response_bucket" in s for s in statements)
+    if case == "as_of_monday_8":
+        first = from_histogram["firstResponseTime"]
+        # c10 was answered at 09:00, after asOf: taken out of the histogram
+        assert (first["answeredContacts"], first["unansweredContacts"]) == (7, 3)
+        assert first["calendar"]["value"] == 1200.0
     if case == "as_of_thursday_10":
         response = from_histogram["responseTime"]
         # answered by then: v7a 300, v4 (09:10) 600, v6 600, v3 1200 (business 600),
