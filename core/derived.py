@@ -77,6 +77,7 @@ from .models import (
     CONVERSATION_DAY_COUNTS,
     EFFECTIVE_MESSAGE_CHANNELS,
     GAP_CAP,
+    NO_ADVISOR,
     NO_NEXT_DAY,
     NO_PREVIOUS_DAY,
     NOT_DELETED,
@@ -180,6 +181,7 @@ def refresh(
             _contact_activity(conn, org, schedules.timezone, where_contact)
             _customer_orders(conn, org, schedules.timezone, where_contact)
             _close_facts(conn, org, schedules.timezone, where_contact)
+            _interactions(conn, org, schedules.timezone, where_contact)
     conn.execute(
         text("UPDATE organization SET refreshed_at = :now WHERE id = :org"),
         {"now": now, "org": organization_id},
@@ -229,12 +231,14 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
     _effective(conn, org, None)
     conn.execute(text("DELETE FROM contact_activity WHERE organization_id = :org"), org)
     for table in ("contact_day", "activity_gap", "conversation_day", "customer_orders", "order_day", "customer_cell", "order_day_total", "buyer_day",
-                  "response_bucket", "first_response_bucket", *CLOSE_TABLES):
+                  "response_bucket", "first_response_bucket", "interaction", "interaction_day",
+                  *CLOSE_TABLES):
         conn.execute(text(f"DELETE FROM {table} WHERE organization_id = :org"), org)
     for table, steps in (
         # states first: the activity rows copy each contact's state
         ("contact", ([_states] if phone_states else [])
-         + [_contact_facts, _contact_days, _contact_activity, _customer_orders]),
+         + [_contact_facts, _contact_days, _contact_activity, _customer_orders,
+            _interactions]),
         ("conversation", [_conversation_facts, _intervals]),
         # after the conversations' times to close
         ("contact", [_close_facts]),
@@ -247,7 +251,8 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
             for step in steps:
                 if step is _states:
                     step(conn, org, where)
-                elif step in (_contact_days, _contact_activity, _customer_orders, _close_facts):
+                elif step in (_contact_days, _contact_activity, _customer_orders, _close_facts,
+                              _interactions):
                     step(conn, org, schedules.timezone, where, replace=False)
                 elif step is _intervals:
                     step(conn, org, schedules, where, replace=False)
@@ -258,6 +263,58 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
 # ---------------------------------------------------------------------------------------------
 # Schedules
 # ---------------------------------------------------------------------------------------------
+
+
+def _interactions(conn: Connection, org: dict, timezone: str, where: _Where,
+                  replace: bool = True) -> None:
+    """Rebuild the ``interaction`` rows of the contacts in scope from their effective messages
+    and bring ``interaction_day`` along: the old rows' counts subtracted (``replace=False``: the
+    caller emptied both tables), the new rows' added, the days left at zero deleted."""
+    scope = f"organization_id = :org AND {where('contact_id')}"
+    if replace:
+        _roll_up_interactions(conn, org, scope, sign=-1)
+        conn.execute(text(f"DELETE FROM interaction WHERE {scope}"), org)
+    lo, hi = conn.execute(
+        text(f"SELECT MIN(sent_at), MAX(sent_at) FROM message WHERE {scope} AND effective"), org
+    ).one()
+    if lo is not None:
+        day = _local_day_sql("sent_at", timezone, int(lo), int(hi) + 1)
+        conn.execute(
+            text(
+                "INSERT INTO interaction (organization_id, contact_id, day, advisor_id, channel)"
+                f" SELECT DISTINCT :org, contact_id, {day}, COALESCE(advisor_id, {NO_ADVISOR}),"
+                f" channel FROM message WHERE {scope} AND effective"
+            ),
+            org,
+        )
+        _roll_up_interactions(conn, org, scope, sign=1)
+    if replace:
+        conn.execute(
+            text("DELETE FROM interaction_day WHERE organization_id = :org AND interactions = 0"),
+            org,
+        )
+
+
+def _roll_up_interactions(conn: Connection, org: dict, scope: str, sign: int) -> None:
+    """Add (``sign=1``) or subtract (``-1``) the scope's ``interaction`` rows to
+    ``interaction_day``: per channel, and over every channel (each (advisor, contact) once a
+    day)."""
+    for channel, rows in (
+        ("channel", f"SELECT channel, day FROM interaction WHERE {scope}"),
+        (f"'{ALL_CHANNELS}'",
+         f"SELECT DISTINCT day, contact_id, advisor_id FROM interaction WHERE {scope}"),
+    ):
+        by = "channel, day" if channel == "channel" else "day"
+        conn.execute(
+            text(
+                "INSERT INTO interaction_day (organization_id, channel, day, interactions)"
+                f" SELECT :org, {channel}, day, {sign} * COUNT(*) FROM ({rows}) t"
+                f" WHERE TRUE GROUP BY {by}"
+                " ON CONFLICT (organization_id, channel, day) DO UPDATE SET"
+                "  interactions = interaction_day.interactions + excluded.interactions"
+            ),
+            org,
+        )
 
 
 @lru_cache(maxsize=256)

@@ -356,6 +356,36 @@ class ResponseBucket(SQLModel, table=True):
     answers: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+NO_ADVISOR = -1  # interaction.advisor_id of an effective contact without an advisor
+
+
+class Interaction(SQLModel, table=True):
+    """derived: a contact's distinct (local day, advisor, channel) with at least one effective
+    contact (SPEC 6.3 interactions), rebuilt per contact from its effective messages; the
+    ``interaction_day`` rollup counts them."""
+
+    __tablename__ = "interaction"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    contact_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    advisor_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    channel: str = Field(primary_key=True)
+
+
+class InteractionDay(SQLModel, table=True):
+    """derived rollup of ``interaction``: per channel (or ``'*'``: every channel, each (advisor,
+    contact) once) and local day, the distinct (advisor, contact) pairs with an effective
+    contact; kept by subtracting a rebuilt contact's old rows and adding its new ones."""
+
+    __tablename__ = "interaction_day"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    channel: str = Field(primary_key=True)
+    day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    interactions: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class ContactActivity(SQLModel, table=True):
     """derived: one contact's activity on one local day (organization's time zone), per channel
     and for all channels together (``channel = '*'``).
@@ -731,6 +761,8 @@ TENANT_TABLES = [
     Message,
     ResponseInterval,
     ResponseBucket,
+    Interaction,
+    InteractionDay,
     ContactActivity,
     ActivityGap,
     ConversationDay,

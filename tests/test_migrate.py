@@ -214,3 +214,32 @@ def test_upgrading_past_0008_fills_the_first_response_histogram(tmp_path):
     # 150 s: three digits, leading 15 -> bucket 315
     assert tuple(contact) == (150, 315)
     assert [tuple(r) for r in histogram] == [(1, 20753, 315, 1)]
+
+
+def test_upgrading_past_0009_fills_the_interactions(tmp_path):
+    url = f"sqlite:///{tmp_path / 'at-0008.sqlite3'}"
+    upgrade(url, "0008")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        _acme_with_a_contact(conn)
+        conn.execute(text(
+            "INSERT INTO app_user (organization_id, id, external_id, name, profile, is_bot)"
+            " VALUES (1, 1, 'ana', 'Ana', 'AGENT', 0)"))
+        # ana writes twice on 2026-10-27 (SMS, then WhatsApp) and once on the 28th (SMS)
+        for i, (channel, ts) in enumerate(
+            [("SMS", 1793070150), ("WHATSAPP", 1793080000), ("SMS", 1793160000)], start=1
+        ):
+            conn.execute(text(
+                "INSERT INTO message (organization_id, id, external_id, contact_id, advisor_id,"
+                " channel, direction, sender, sent_at, automatic, effective)"
+                f" VALUES (1, {i}, 'm{i}', 1, 1, '{channel}', 'OUTBOUND', 'ADVISOR', {ts}, 0, 1)"))
+    upgrade(url)
+    with engine.connect() as conn:
+        days = conn.execute(text(
+            "SELECT channel, day, interactions FROM interaction_day ORDER BY channel, day")).all()
+    engine.dispose()
+    # over every channel the 27th is one (ana, contact) pair, though on two channels
+    assert [tuple(r) for r in days] == [
+        ("*", 20753, 1), ("*", 20754, 1), ("SMS", 20753, 1), ("SMS", 20754, 1),
+        ("WHATSAPP", 20753, 1),
+    ]

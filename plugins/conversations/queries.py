@@ -37,6 +37,7 @@ from tablero import (
     FirstResponseBucket,
     Granularity,
     Heatmap,
+    InteractionDay,
     Message,
     ReportFilters,
     ResponseBucket,
@@ -44,6 +45,7 @@ from tablero import (
     Series,
     bucket_index,
     closed_condition,
+    day_bucket_index,
     duration_bucket_sql,
     epoch_day,
     heatmap_cells,
@@ -385,22 +387,45 @@ def response_time(conn: Connection, f: ReportFilters) -> ConversationsResponseTi
 def interactions(
     conn: Connection, f: ReportFilters, granularity: Granularity = Granularity.DAY
 ) -> Series:
-    """Distinct (advisor, contact, local day) with an effective contact, per bucket."""
+    """Distinct (advisor, contact, local day) with an effective contact, per bucket: from the
+    ``interaction_day`` rollup (the days before asOf's, and the part of asOf's day before it
+    from the messages) when no group, origin or advisor filter applies; else from the
+    messages."""
     m = Message.__table__.c
     rng = f.current
+    w = day_window(conn, f, m.sent_at)
     day = bucket_index(m.sent_at, rng, Granularity.DAY).label("day")
     bucket = (
         day if granularity is Granularity.DAY else bucket_index(m.sent_at, rng, granularity)
     ).label("bucket")
+    in_period = f.where(Message, time_column=m.sent_at)
+    if w is not None and w.tail_start is not None:
+        in_period = [*in_period, m.sent_at >= w.tail_start]
     triples = (
         select(m.advisor_id, m.contact_id, day, bucket)
         # the bare boolean column ("effective = 1" on SQLite) matches the partial index
         # ix_message_org_effective on both databases
-        .where(*f.where(Message, time_column=m.sent_at), m.effective)
+        .where(*in_period, m.effective)
         .distinct()
         .subquery()
     )
-    rows = conn.execute(select(triples.c.bucket, func.count()).group_by(triples.c.bucket)).all()
+    from_messages = select(triples.c.bucket, func.count().label("n")).group_by(triples.c.bucket)
+    if w is None:
+        return make_series(rng, granularity, conn.execute(from_messages).all())
+    d = InteractionDay.__table__.c
+    from_days = select(
+        day_bucket_index(d.day, rng, granularity).label("bucket"), d.interactions.label("n")
+    ).where(
+        d.organization_id == w.organization_id,
+        d.channel == (w.channel or ALL_CHANNELS),
+        d.day >= w.split,
+        d.day < w.cut,
+    )
+    parts = [from_days] if w.tail_start is None else [from_days, from_messages]
+    units = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("units")
+    rows = conn.execute(
+        select(units.c.bucket, func.sum(units.c.n)).group_by(units.c.bucket)
+    ).all()
     return make_series(rng, granularity, rows)
 
 

@@ -550,6 +550,7 @@ def test_csv_bad_granularity_is_a_clear_error(api):
 
 HISTOGRAM_CASES = {
     "period": {"period": PERIOD},
+    "period_weekly": {"period": PERIOD},
     "whatsapp": {"period": PERIOD, "channel": "WHATSAPP"},
     # Thursday 19 at 10:00: ana's 09:10 answer to c4 lies in the day's part before asOf
     "as_of_thursday_10": {"period": PERIOD, "asOf": "2026-11-19T10:00:00-03:00"},
@@ -567,9 +568,10 @@ HISTOGRAM_CASES = {
 
 @pytest.mark.parametrize("case", sorted(HISTOGRAM_CASES))
 def test_the_histograms_and_the_rows_give_the_same_report(api, db, case, monkeypatch):
-    """Read once from the ``response_bucket`` and ``first_response_bucket`` histograms (and the
-    rows of the part of asOf's day before it, and the contacts answered after asOf) and once
-    from the ``response_interval`` and ``contact`` rows: the same report."""
+    """Read once from the ``response_bucket`` and ``first_response_bucket`` histograms and the
+    ``interaction_day`` rollup (and the rows of the part of asOf's day before it, and the
+    contacts answered after asOf) and once from the ``response_interval``, ``contact`` and
+    ``message`` rows: the same report."""
     from sqlalchemy import event
     from tablero.plugins.conversations import queries
 
@@ -578,7 +580,10 @@ def test_the_histograms_and_the_rows_give_the_same_report(api, db, case, monkeyp
     def seen(conn, cursor, statement, *args):
         statements.append(statement)
 
-    variables = {"filters": HISTOGRAM_CASES[case]}
+    variables = {
+        "filters": HISTOGRAM_CASES[case],
+        "granularity": "WEEK" if case.endswith("weekly") else "DAY",
+    }
     event.listen(db.engine, "before_cursor_execute", seen)
     try:
         from_histogram = api.data(REPORT, variables)["conversationsReport"]
@@ -590,13 +595,17 @@ def test_the_histograms_and_the_rows_give_the_same_report(api, db, case, monkeyp
     assert from_histogram == from_intervals
     assert any("FROM response_bucket" in s for s in histogram_statements)
     assert any("FROM first_response_bucket" in s for s in histogram_statements)
-    assert not any("response_bucket" in s for s in statements)
+    assert any("FROM interaction_day" in s for s in histogram_statements)
+    assert not any("response_bucket" in s or "interaction_day" in s for s in statements)
     if case == "as_of_monday_8":
         first = from_histogram["firstResponseTime"]
         # c10 was answered at 09:00, after asOf: taken out of the histogram
         assert (first["answeredContacts"], first["unansweredContacts"]) == (7, 3)
         assert first["calendar"]["value"] == 1200.0
     if case == "as_of_thursday_10":
+        # Mon 16: ana-c1 (the automatic welcome to c2 is none); Tue 17: ana-c2, bia-c6;
+        # Wed 18: ana-c3, ana-c7, bia-c7; Thu 19 before 10:00: ana-c4 (twice: one interaction)
+        assert from_histogram["interactions"]["values"][:4] == [1, 2, 3, 1]
         response = from_histogram["responseTime"]
         # answered by then: v7a 300, v4 (09:10) 600, v6 600, v3 1200 (business 600),
         # v1 1800, v2 59400 (business 5400)
