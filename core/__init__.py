@@ -42,6 +42,7 @@ from .hookspecs import hookimpl, hookspec
 from .models import (
     ALL_CHANNELS,
     CHANNELS,
+    CLOSED_ROW_KEY,
     MONEY_SCALE,
     NO_ADVISOR,
     NO_NEXT_DAY,
@@ -57,8 +58,10 @@ from .models import (
     ClosingReason,
     Contact,
     ContactActivity,
+    ContactDay,
     ContactGroup,
     Conversation,
+    ConversationDay,
     CustomerCell,
     CustomerOrders,
     FirstResponseBucket,

@@ -74,6 +74,7 @@ from .models import (
     ALL_CHANNELS,
     ALL_STATES,
     BY_STATE,
+    CLOSED_ROW_KEY,
     CONVERSATION_DAY_COUNTS,
     EFFECTIVE_MESSAGE_CHANNELS,
     GAP_CAP,
@@ -1043,7 +1044,6 @@ def _drop_empty_rollups(conn: Connection, org: dict) -> None:
 # The resolution table's row of a closed conversation: 0 (Assignments) when transferred, else its
 # closing reason; NULL (no row) with neither.
 ROW_KEY_SQL = "CASE WHEN v.transferred_to_id IS NOT NULL THEN 0 ELSE v.closing_reason_id END"
-CLOSED_ROW_KEY = -1  # reason_close_day's row of the closed conversations
 CLOSE_TABLES = ("close_fact", "reason_close_day", "reason_close_bucket")
 
 

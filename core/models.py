@@ -688,6 +688,9 @@ class CloseFact(SQLModel, table=True):
     calendar_bucket: int | None = None
 
 
+CLOSED_ROW_KEY = -1  # reason_close_day's row of the closed conversations (stored flags)
+
+
 class ReasonCloseDay(SQLModel, table=True):
     """derived rollup: conversations closed per (row of the resolution table, local day, the
     contact's previous close day in that row). A row's distinct contacts over the days ``[a,

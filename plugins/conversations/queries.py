@@ -30,15 +30,19 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from tablero import (
     ALL_CHANNELS,
+    CLOSED_ROW_KEY,
     ClosingReasonRule,
     Comparison,
     Contact,
+    ContactDay,
     Conversation,
+    ConversationDay,
     FirstResponseBucket,
     Granularity,
     Heatmap,
     InteractionDay,
     Message,
+    ReasonCloseDay,
     ReportFilters,
     ResponseBucket,
     ResponseInterval,
@@ -429,29 +433,73 @@ def interactions(
     return make_series(rng, granularity, rows)
 
 
-def _series(conn: Connection, f: ReportFilters, table, column, conditions, granularity) -> Series:
-    bucket = bucket_index(column, f.current, granularity).label("bucket")
-    rows = conn.execute(
-        select(bucket, func.count())
-        .select_from(table)
-        .where(*f.where(table, time_column=column), *conditions)
+def _series(
+    conn: Connection, f: ReportFilters, table, column, conditions, granularity,
+    days=None,
+) -> Series:
+    """Rows of ``table`` per bucket of ``column`` in the current period. ``days(w)``, when
+    given: a SELECT ``(day, n)`` of a rollup's counts per local day for the window ``w``
+    (:func:`day_window` by ``column``), read instead of the rows for its whole days; the
+    part of asOf's day before asOf is read from the rows."""
+    rng = f.current
+    bucket = bucket_index(column, rng, granularity).label("bucket")
+    conditions = [*f.where(table, time_column=column), *conditions]
+    w = day_window(conn, f, column) if days is not None else None
+    if w is not None and w.tail_start is not None:
+        conditions.append(column >= w.tail_start)
+    from_rows = (
+        select(bucket, func.count().label("n")).select_from(table).where(*conditions)
         .group_by(bucket)
+    )
+    if w is None:
+        return make_series(rng, granularity, conn.execute(from_rows).all())
+    per_day = days(w).subquery("per_day")
+    from_days = select(
+        day_bucket_index(per_day.c.day, rng, granularity).label("bucket"), per_day.c.n
+    ).where(per_day.c.day >= w.split, per_day.c.day < w.cut)
+    parts = [from_days] if w.tail_start is None else [from_days, from_rows]
+    units = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("units")
+    rows = conn.execute(
+        select(units.c.bucket, func.sum(units.c.n)).group_by(units.c.bucket)
     ).all()
-    return make_series(f.current, granularity, rows)
+    return make_series(rng, granularity, rows)
 
 
 def new_contacts(
     conn: Connection, f: ReportFilters, granularity: Granularity = Granularity.DAY
 ) -> Series:
-    """Contacts created in the period (deleted included; group = the group they entered)."""
-    return _series(conn, f, Contact, Contact.__table__.c.created_at, [], granularity)
+    """Contacts created in the period (deleted included; group = the group they entered), from
+    the ``contact_day`` rollup when no group, origin or advisor filter applies."""
+
+    def days(w: DayWindow):
+        d = ContactDay.__table__.c
+        return select(d.created_day.label("day"), d.contacts.label("n")).where(
+            d.organization_id == w.organization_id,
+            d.created_day >= w.split,
+            d.created_day < w.cut,
+        )
+
+    return _series(conn, f, Contact, Contact.__table__.c.created_at, [], granularity, days)
 
 
 def new_conversations(
     conn: Connection, f: ReportFilters, granularity: Granularity = Granularity.DAY
 ) -> Series:
-    """Conversations started in the period."""
-    return _series(conn, f, Conversation, Conversation.__table__.c.started_at, [], granularity)
+    """Conversations started in the period, from the ``conversation_day`` rollup (per channel)
+    when no group, origin or advisor filter applies."""
+
+    def days(w: DayWindow):
+        d = ConversationDay.__table__.c
+        return select(d.day, (d.commercial + d.support).label("n")).where(
+            d.organization_id == w.organization_id,
+            d.channel == (w.channel or ALL_CHANNELS),
+            d.day >= w.split,
+            d.day < w.cut,
+        )
+
+    return _series(
+        conn, f, Conversation, Conversation.__table__.c.started_at, [], granularity, days
+    )
 
 
 def closed_conversations(
@@ -460,12 +508,37 @@ def closed_conversations(
     rules: Sequence[ClosingReasonRule] = (),
     granularity: Granularity = Granularity.DAY,
 ) -> Series:
-    """Conversations closed in the period: transferred, or closed with a reason that closes."""
+    """Conversations closed in the period: transferred, or closed with a reason that closes.
+    From the close facts' rollup (``reason_close_day``, its closed row) when no filter but the
+    period applies and the plugins' rules close what the stored flags close."""
     reasons = organization_reasons(conn, f.organization_id, rules)
     c = Conversation.__table__.c
+    days = None
+    if f.channel is None and _closing(reasons) == _closing(
+        organization_reasons(conn, f.organization_id)
+    ):
+
+        def days(w: DayWindow):
+            d = ReasonCloseDay.__table__.c
+            return (
+                select(d.day, func.sum(d.conversations).label("n"))
+                .where(
+                    d.organization_id == w.organization_id,
+                    d.row_key == CLOSED_ROW_KEY,
+                    d.day >= w.split,
+                    d.day < w.cut,
+                )
+                .group_by(d.day)
+            )
+
     return _series(
-        conn, f, Conversation, c.closed_at, [closed_condition(Conversation, reasons)], granularity
+        conn, f, Conversation, c.closed_at, [closed_condition(Conversation, reasons)],
+        granularity, days,
     )
+
+
+def _closing(reasons) -> set:
+    return {r.id for r in reasons if r.closes}
 
 
 def origins(

@@ -595,8 +595,16 @@ def test_the_histograms_and_the_rows_give_the_same_report(api, db, case, monkeyp
     assert from_histogram == from_intervals
     assert any("FROM response_bucket" in s for s in histogram_statements)
     assert any("FROM first_response_bucket" in s for s in histogram_statements)
-    assert any("FROM interaction_day" in s for s in histogram_statements)
-    assert not any("response_bucket" in s or "interaction_day" in s for s in statements)
+    rollups = ["interaction_day", "contact_day", "conversation_day"]
+    if case != "whatsapp":  # the close facts are kept over every channel only
+        rollups.append("reason_close_day")
+    for rollup in rollups:
+        assert any(f"FROM {rollup}" in s for s in histogram_statements), rollup
+    assert not any(
+        name in s for s in statements
+        for name in ("response_bucket", "interaction_day", "contact_day", "conversation_day",
+                     "reason_close_day")
+    )
     if case == "as_of_monday_8":
         first = from_histogram["firstResponseTime"]
         # c10 was answered at 09:00, after asOf: taken out of the histogram
