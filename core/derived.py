@@ -1053,6 +1053,22 @@ def _close_facts(conn: Connection, org: dict, timezone: str, where: _Where,
     :func:`_conversation_facts`: the buckets are of the stored times to close) and bring the
     ``reason_close_day`` / ``reason_close_bucket`` rollups along: the replaced rows' counts are
     subtracted, the new rows' added (``replace=False``: the caller already emptied all three)."""
+    # each contact's first close (the origins table's "closed"): transferred, or a reason whose
+    # stored ``closes`` is true
+    first_closed = (
+        "(SELECT MIN(v.closed_at) FROM conversation v LEFT JOIN closing_reason r"
+        "  ON r.organization_id = v.organization_id AND r.id = v.closing_reason_id"
+        " WHERE v.organization_id = contact.organization_id AND v.contact_id = contact.id"
+        "  AND v.closed_at IS NOT NULL AND (v.transferred_to_id IS NOT NULL OR r.closes))"
+    )
+    conn.execute(
+        text(
+            f"UPDATE contact SET first_closed_at = {first_closed}"
+            f" WHERE organization_id = :org AND {where('id')}"
+            f" AND COALESCE(first_closed_at, -1) <> COALESCE({first_closed}, -1)"
+        ),
+        org,
+    )
     if replace:
         _roll_up_closes(conn, org, where, sign=-1)
         _drop_emptied_close_rollups(conn, org, where)

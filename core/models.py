@@ -138,6 +138,9 @@ class Contact(SQLModel, table=True):
               "created_at", "first_contact_at", "first_contact_business_s"),
         Index("ix_contact_first_calendar", "organization_id", "first_calendar_bucket",
               "created_at", "first_contact_at", "first_contact_calendar_s"),
+        # the origins table: the cohort created in a period, read from the index alone
+        Index("ix_contact_org_created_origin", "organization_id", "created_at",
+              "current_group_id", "origin", "deleted_at", "first_contact_at", "first_closed_at"),
         # the contacts answered after a past asOf, taken out of the first-response histogram
         Index("ix_contact_org_first_contact", "organization_id", "first_contact_at",
               "created_at", "first_business_bucket", "first_calendar_bucket"),
@@ -167,6 +170,9 @@ class Contact(SQLModel, table=True):
     # first_response_bucket (NULL: not answered)
     first_business_bucket: int | None = None
     first_calendar_bucket: int | None = None
+    # derived: when the contact's first conversation closed (transferred, or a reason whose
+    # stored ``closes`` is true)
+    first_closed_at: int | None = _epoch(nullable=True)
 
 
 NOT_DELETED = -1  # contact_day.deleted_day of the contacts not deleted

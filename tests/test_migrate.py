@@ -243,3 +243,26 @@ def test_upgrading_past_0009_fills_the_interactions(tmp_path):
         ("*", 20753, 1), ("*", 20754, 1), ("SMS", 20753, 1), ("SMS", 20754, 1),
         ("WHATSAPP", 20753, 1),
     ]
+
+
+def test_upgrading_past_0010_fills_the_first_close(tmp_path):
+    url = f"sqlite:///{tmp_path / 'at-0009.sqlite3'}"
+    upgrade(url, "0009")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        _acme_with_a_contact(conn)
+        conn.execute(text(
+            "INSERT INTO closing_reason (organization_id, id, external_id, name, closes, archived)"
+            " VALUES (1, 7, 'venta', 'Venta', 1, 0), (1, 8, 'visita', 'Esperando visita', 0, 0)"))
+        # closed "Esperando visita" (does not close) at 1794537000, then "Venta" at 1794540000
+        for i, (reason, closed_at) in enumerate([(8, 1794537000), (7, 1794540000)], start=1):
+            conn.execute(text(
+                "INSERT INTO conversation (organization_id, id, external_id, contact_id, kind,"
+                " channel, status, started_at, closed_at, closing_reason_id)"
+                f" VALUES (1, {i}, 'v{i}', 1, 'COMMERCIAL', 'WHATSAPP', 'CLOSED', 1794533400,"
+                f" {closed_at}, {reason})"))
+    upgrade(url)
+    with engine.connect() as conn:
+        first_closed = conn.execute(text("SELECT first_closed_at FROM contact")).scalar()
+    engine.dispose()
+    assert first_closed == 1794540000  # the first close by a reason that closes

@@ -563,6 +563,12 @@ def origins(
         conv.c.closed_at + 0 <= as_of,
     )
     engaged = and_(k.first_contact_at.is_not(None), k.first_contact_at <= as_of)
+    if READ_FACTS and f.advisor_id is None and f.scope_advisor_id is None and _closing(
+        reasons
+    ) == _closing(organization_reasons(conn, f.organization_id)):
+        # the contact's first close, kept at ingestion (the stored flags close what the rules
+        # close): the cohort is read from ix_contact_org_created_origin alone
+        has_closed = and_(k.first_closed_at.is_not(None), k.first_closed_at <= as_of)
     new_count = func.count()
     rows = conn.execute(
         select(

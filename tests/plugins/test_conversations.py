@@ -596,6 +596,9 @@ def test_the_histograms_and_the_rows_give_the_same_report(api, db, case, monkeyp
     assert any("FROM response_bucket" in s for s in histogram_statements)
     assert any("FROM first_response_bucket" in s for s in histogram_statements)
     rollups = ["interaction_day", "contact_day", "conversation_day"]
+    # the origins' closed contacts: the contacts' first close, not their conversations
+    assert not any("closed_conversation" in s for s in histogram_statements)
+    assert any("closed_conversation" in s for s in statements)
     if case != "whatsapp":  # the close facts are kept over every channel only
         rollups.append("reason_close_day")
     for rollup in rollups:
@@ -665,3 +668,21 @@ def _histogram_rows(db, org_id):
         "SELECT measure, day, channel, bucket, answers FROM response_bucket"
         " WHERE organization_id = :org ORDER BY measure, day, channel, bucket"),
         {"org": org_id})])
+
+
+def test_the_origins_closed_contacts_follow_a_reason_that_stops_closing(db, make_api):
+    """The origins' "closed" reads each contact's first close, kept at ingestion: a reason
+    re-ingested with ``closes = false`` takes its contacts out, as the conversations would."""
+    key = "conversations-first-close"
+    org_id = db.write(lambda conn: create_organization(conn, key, key))
+    ingest_records(db, org_id, RECORDS)
+    api = make_api(key)
+
+    def instagram():
+        return next(r for r in report(api)["origins"] if r["origin"] == "Instagram")
+
+    # c6 (closed "No interesado") and c7 (v7a transferred) are Instagram's
+    assert instagram() == {"origin": "Instagram", "newContacts": 2, "engaged": 2, "closed": 2}
+    ingest_records(db, org_id, [{"type": "closing_reason", "id": "no-interesado",
+                                 "name": "No interesado", "closes": False}])
+    assert instagram()["closed"] == 1  # c7 only
