@@ -196,8 +196,10 @@ def _first_response_histogram(w: DayWindow, measure: str):
         ).where(
             _k.organization_id == w.organization_id,
             _k.first_contact_at > w.as_of_ts,
-            _k.created_at >= w.start_ts,
-            _k.created_at < w.rollup_end_ts,
+            # "+ 0": through the first-contact index (the few answered after asOf), not the
+            # creation index (every contact of both periods)
+            _k.created_at + 0 >= w.start_ts,
+            _k.created_at + 0 < w.rollup_end_ts,
             bucket.is_not(None),
         ),
     ]
