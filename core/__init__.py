@@ -62,6 +62,7 @@ from .models import (
     ContactGroup,
     Conversation,
     ConversationDay,
+    ConversationHour,
     CustomerCell,
     CustomerOrders,
     FirstResponseBucket,

@@ -176,6 +176,7 @@ def refresh(
                 _effective(conn, org, lambda: where_conv("message.conversation_id"))
             _conversation_facts(conn, org, schedules, where_conv)
             _intervals(conn, org, schedules, where_conv)
+            _conversation_hours(conn, org, schedules.timezone, where_conv)
         if contacts:
             _contact_facts(conn, org, schedules, where_contact)
             _contact_days(conn, org, schedules.timezone, where_contact)
@@ -233,14 +234,14 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
     conn.execute(text("DELETE FROM contact_activity WHERE organization_id = :org"), org)
     for table in ("contact_day", "activity_gap", "conversation_day", "customer_orders", "order_day", "customer_cell", "order_day_total", "buyer_day",
                   "response_bucket", "first_response_bucket", "interaction", "interaction_day",
-                  *CLOSE_TABLES):
+                  "conversation_hour", *CLOSE_TABLES):
         conn.execute(text(f"DELETE FROM {table} WHERE organization_id = :org"), org)
     for table, steps in (
         # states first: the activity rows copy each contact's state
         ("contact", ([_states] if phone_states else [])
          + [_contact_facts, _contact_days, _contact_activity, _customer_orders,
             _interactions]),
-        ("conversation", [_conversation_facts, _intervals]),
+        ("conversation", [_conversation_facts, _intervals, _conversation_hours]),
         # after the conversations' times to close
         ("contact", [_close_facts]),
     ):
@@ -257,6 +258,8 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
                     step(conn, org, schedules.timezone, where, replace=False)
                 elif step is _intervals:
                     step(conn, org, schedules, where, replace=False)
+                elif step is _conversation_hours:
+                    step(conn, org, schedules.timezone, where, replace=False)
                 else:
                     step(conn, org, schedules, where)
 
@@ -264,58 +267,6 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
 # ---------------------------------------------------------------------------------------------
 # Schedules
 # ---------------------------------------------------------------------------------------------
-
-
-def _interactions(conn: Connection, org: dict, timezone: str, where: _Where,
-                  replace: bool = True) -> None:
-    """Rebuild the ``interaction`` rows of the contacts in scope from their effective messages
-    and bring ``interaction_day`` along: the old rows' counts subtracted (``replace=False``: the
-    caller emptied both tables), the new rows' added, the days left at zero deleted."""
-    scope = f"organization_id = :org AND {where('contact_id')}"
-    if replace:
-        _roll_up_interactions(conn, org, scope, sign=-1)
-        conn.execute(text(f"DELETE FROM interaction WHERE {scope}"), org)
-    lo, hi = conn.execute(
-        text(f"SELECT MIN(sent_at), MAX(sent_at) FROM message WHERE {scope} AND effective"), org
-    ).one()
-    if lo is not None:
-        day = _local_day_sql("sent_at", timezone, int(lo), int(hi) + 1)
-        conn.execute(
-            text(
-                "INSERT INTO interaction (organization_id, contact_id, day, advisor_id, channel)"
-                f" SELECT DISTINCT :org, contact_id, {day}, COALESCE(advisor_id, {NO_ADVISOR}),"
-                f" channel FROM message WHERE {scope} AND effective"
-            ),
-            org,
-        )
-        _roll_up_interactions(conn, org, scope, sign=1)
-    if replace:
-        conn.execute(
-            text("DELETE FROM interaction_day WHERE organization_id = :org AND interactions = 0"),
-            org,
-        )
-
-
-def _roll_up_interactions(conn: Connection, org: dict, scope: str, sign: int) -> None:
-    """Add (``sign=1``) or subtract (``-1``) the scope's ``interaction`` rows to
-    ``interaction_day``: per channel, and over every channel (each (advisor, contact) once a
-    day)."""
-    for channel, rows in (
-        ("channel", f"SELECT channel, day FROM interaction WHERE {scope}"),
-        (f"'{ALL_CHANNELS}'",
-         f"SELECT DISTINCT day, contact_id, advisor_id FROM interaction WHERE {scope}"),
-    ):
-        by = "channel, day" if channel == "channel" else "day"
-        conn.execute(
-            text(
-                "INSERT INTO interaction_day (organization_id, channel, day, interactions)"
-                f" SELECT :org, {channel}, day, {sign} * COUNT(*) FROM ({rows}) t"
-                f" WHERE TRUE GROUP BY {by}"
-                " ON CONFLICT (organization_id, channel, day) DO UPDATE SET"
-                "  interactions = interaction_day.interactions + excluded.interactions"
-            ),
-            org,
-        )
 
 
 @lru_cache(maxsize=256)
@@ -544,6 +495,52 @@ def _conversation_facts(conn: Connection, org: dict, schedules: _Schedules, wher
     ], changed)
 
 
+def _conversation_hours(conn: Connection, org: dict, timezone: str, where: _Where,
+                        replace: bool = True) -> None:
+    """Bring the scope's ``conversation.started_hour`` / ``counted_channel`` and the
+    ``conversation_hour`` rollup up to date: the stored hours' counts subtracted
+    (``replace=False``: the caller emptied the rollup), the hours recomputed from
+    ``started_at`` and the channel copied, the new ones added, emptied rows deleted."""
+    scope = f"organization_id = :org AND {where('id')}"
+
+    def roll_up(sign: int) -> None:
+        for channel, by in (("counted_channel", "counted_channel, "), (f"'{ALL_CHANNELS}'", "")):
+            conn.execute(
+                text(
+                    "INSERT INTO conversation_hour (organization_id, channel, hour, conversations)"
+                    f" SELECT :org, {channel}, started_hour, {sign} * COUNT(*) FROM conversation"
+                    f" WHERE {scope} AND started_hour IS NOT NULL"
+                    f" GROUP BY {by}started_hour"
+                    " ON CONFLICT (organization_id, channel, hour) DO UPDATE SET"
+                    "  conversations = conversation_hour.conversations + excluded.conversations"
+                ),
+                org,
+            )
+
+    if replace:
+        roll_up(-1)
+    lo, hi = conn.execute(
+        text(f"SELECT MIN(started_at), MAX(started_at) FROM conversation WHERE {scope}"), org
+    ).one()
+    if lo is not None:
+        hour = _local_hour_sql("started_at", timezone, int(lo), int(hi) + 1)
+        conn.execute(
+            text(
+                f"UPDATE conversation SET started_hour = {hour}, counted_channel = channel"
+                f" WHERE {scope} AND (started_hour IS NULL OR started_hour <> {hour}"
+                "  OR counted_channel IS NULL OR counted_channel <> channel)"
+            ),
+            org,
+        )
+    roll_up(1)
+    if replace:
+        conn.execute(
+            text("DELETE FROM conversation_hour WHERE organization_id = :org"
+                 " AND conversations = 0"),
+            org,
+        )
+
+
 def _contact_facts(conn: Connection, org: dict, schedules: _Schedules, where: _Where):
     rows = conn.execute(
         text(
@@ -651,6 +648,71 @@ def _contact_days(conn: Connection, org: dict, timezone: str, where: _Where,
             conn.execute(
                 text(f"DELETE FROM {table} WHERE organization_id = :org AND contacts = 0"), org
             )
+
+
+def _interactions(conn: Connection, org: dict, timezone: str, where: _Where,
+                  replace: bool = True) -> None:
+    """Rebuild the ``interaction`` rows of the contacts in scope from their effective messages
+    and bring ``interaction_day`` along: the old rows' counts subtracted (``replace=False``: the
+    caller emptied both tables), the new rows' added, the days left at zero deleted."""
+    scope = f"organization_id = :org AND {where('contact_id')}"
+    if replace:
+        _roll_up_interactions(conn, org, scope, sign=-1)
+        conn.execute(text(f"DELETE FROM interaction WHERE {scope}"), org)
+    lo, hi = conn.execute(
+        text(f"SELECT MIN(sent_at), MAX(sent_at) FROM message WHERE {scope} AND effective"), org
+    ).one()
+    if lo is not None:
+        day = _local_day_sql("sent_at", timezone, int(lo), int(hi) + 1)
+        conn.execute(
+            text(
+                "INSERT INTO interaction (organization_id, contact_id, day, advisor_id, channel)"
+                f" SELECT DISTINCT :org, contact_id, {day}, COALESCE(advisor_id, {NO_ADVISOR}),"
+                f" channel FROM message WHERE {scope} AND effective"
+            ),
+            org,
+        )
+        _roll_up_interactions(conn, org, scope, sign=1)
+    if replace:
+        conn.execute(
+            text("DELETE FROM interaction_day WHERE organization_id = :org AND interactions = 0"),
+            org,
+        )
+
+
+def _roll_up_interactions(conn: Connection, org: dict, scope: str, sign: int) -> None:
+    """Add (``sign=1``) or subtract (``-1``) the scope's ``interaction`` rows to
+    ``interaction_day``: per channel, and over every channel (each (advisor, contact) once a
+    day)."""
+    for channel, rows in (
+        ("channel", f"SELECT channel, day FROM interaction WHERE {scope}"),
+        (f"'{ALL_CHANNELS}'",
+         f"SELECT DISTINCT day, contact_id, advisor_id FROM interaction WHERE {scope}"),
+    ):
+        by = "channel, day" if channel == "channel" else "day"
+        conn.execute(
+            text(
+                "INSERT INTO interaction_day (organization_id, channel, day, interactions)"
+                f" SELECT :org, {channel}, day, {sign} * COUNT(*) FROM ({rows}) t"
+                f" WHERE TRUE GROUP BY {by}"
+                " ON CONFLICT (organization_id, channel, day) DO UPDATE SET"
+                "  interactions = interaction_day.interactions + excluded.interactions"
+            ),
+            org,
+        )
+
+
+def _local_hour_sql(column: str, timezone: str, start_ts: int, end_ts: int) -> str:
+    """SQL: the local hour of ``column`` (UTC epoch seconds) as hours since 1970-01-01 00:00
+    local (``day * 24 + hour``), exact for instants in ``[start_ts, end_ts)``."""
+    segments = offset_segments(timezone, start_ts, end_ts)
+    if len(segments) == 1:
+        return f"(({column} + {segments[0][1]}) / 3600)"
+    whens = " ".join(
+        f"WHEN {column} < {nxt[0]} THEN {column} + {seg[1]}"
+        for seg, nxt in zip(segments, segments[1:])
+    )
+    return f"((CASE {whens} ELSE {column} + {segments[-1][1]} END) / 3600)"
 
 
 def _local_day_sql(column: str, timezone: str, start_ts: int, end_ts: int) -> str:

@@ -265,6 +265,22 @@ class Conversation(SQLModel, table=True):
     first_response_business_s: int | None = _epoch(nullable=True)
     close_calendar_s: int | None = _epoch(nullable=True)
     close_business_s: int | None = _epoch(nullable=True)
+    # derived: the local hour the conversation started (days since 1970-01-01 * 24 + hour) and
+    # its channel, as counted in conversation_hour (kept so a changed one is taken out exactly)
+    started_hour: int | None = None
+    counted_channel: str | None = None
+
+
+class ConversationHour(SQLModel, table=True):
+    """derived rollup: conversations started per channel (or ``'*'``) and local hour
+    (``day * 24 + hour``); the busiest-hours heatmap reads a row per hour of the period."""
+
+    __tablename__ = "conversation_hour"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    channel: str = Field(primary_key=True)
+    hour: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    conversations: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class Message(SQLModel, table=True):
@@ -775,6 +791,7 @@ TENANT_TABLES = [
     ContactActivity,
     ActivityGap,
     ConversationDay,
+    ConversationHour,
     ContactDay,
     FirstResponseBucket,
     CloseFact,

@@ -266,3 +266,22 @@ def test_upgrading_past_0010_fills_the_first_close(tmp_path):
         first_closed = conn.execute(text("SELECT first_closed_at FROM contact")).scalar()
     engine.dispose()
     assert first_closed == 1794540000  # the first close by a reason that closes
+
+
+def test_upgrading_past_0011_fills_the_conversation_hours(tmp_path):
+    url = f"sqlite:///{tmp_path / 'at-0010.sqlite3'}"
+    upgrade(url, "0010")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        _acme_with_a_contact(conn)
+        # 2026-11-12 22:30 in São Paulo (01:30 UTC on Nov 13): day 20769, hour 22
+        conn.execute(text(
+            "INSERT INTO conversation (organization_id, id, external_id, contact_id, kind,"
+            " channel, status, started_at)"
+            " VALUES (1, 1, 'v1', 1, 'COMMERCIAL', 'WHATSAPP', 'NEW', 1794533400)"))
+    upgrade(url)
+    with engine.connect() as conn:
+        hours = conn.execute(text(
+            "SELECT channel, hour, conversations FROM conversation_hour ORDER BY channel")).all()
+    engine.dispose()
+    assert [tuple(r) for r in hours] == [("*", 20769 * 24 + 22, 1), ("WHATSAPP", 20769 * 24 + 22, 1)]

@@ -595,7 +595,7 @@ def test_the_histograms_and_the_rows_give_the_same_report(api, db, case, monkeyp
     assert from_histogram == from_intervals
     assert any("FROM response_bucket" in s for s in histogram_statements)
     assert any("FROM first_response_bucket" in s for s in histogram_statements)
-    rollups = ["interaction_day", "contact_day", "conversation_day"]
+    rollups = ["interaction_day", "contact_day", "conversation_day", "conversation_hour"]
     # the origins' closed contacts: the contacts' first close, not their conversations
     assert not any("closed_conversation" in s for s in histogram_statements)
     assert any("closed_conversation" in s for s in statements)
@@ -606,7 +606,7 @@ def test_the_histograms_and_the_rows_give_the_same_report(api, db, case, monkeyp
     assert not any(
         name in s for s in statements
         for name in ("response_bucket", "interaction_day", "contact_day", "conversation_day",
-                     "reason_close_day")
+                     "conversation_hour", "reason_close_day")
     )
     if case == "as_of_monday_8":
         first = from_histogram["firstResponseTime"]
