@@ -228,14 +228,31 @@ def _range(lo: int, hi: int) -> _Where:
     return lambda col: f"{col} BETWEEN {int(lo)} AND {int(hi)}"
 
 
+# The derived tables a whole refresh rebuilds (emptied first).
+_FACT_TABLES = (
+    "close_fact", "reason_close_day", "reason_close_bucket", "contact_activity", "contact_day",
+    "activity_gap", "conversation_day", "customer_orders", "order_day", "customer_cell", "order_day_total", "buyer_day", "response_interval",
+    "response_bucket", "first_response_bucket", "interaction", "interaction_day",
+    "conversation_hour",
+)
+
+
+def _analyze(conn: Connection, tables: Sequence[str]) -> None:
+    """Refresh the planner's statistics of ``tables`` (sampled), inside the transaction."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"ANALYZE {', '.join(tables)}"))
+    else:
+        conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
+        for table in tables:
+            conn.exec_driver_sql(f"ANALYZE {table}")
+
+
 def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_states: bool):
     org = {"org": org_id}
     _effective(conn, org, None)
-    conn.execute(text("DELETE FROM contact_activity WHERE organization_id = :org"), org)
-    for table in ("contact_day", "activity_gap", "conversation_day", "customer_orders", "order_day", "customer_cell", "order_day_total", "buyer_day",
-                  "response_bucket", "first_response_bucket", "interaction", "interaction_day",
-                  "conversation_hour", *CLOSE_TABLES):
+    for table in _FACT_TABLES:
         conn.execute(text(f"DELETE FROM {table} WHERE organization_id = :org"), org)
+    ranges = 0
     for table, steps in (
         # states first: the activity rows copy each contact's state
         ("contact", ([_states] if phone_states else [])
@@ -250,6 +267,12 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
         ).scalar()
         for lo in range(1, max_id + 1, RANGE_SIZE):
             where = _range(lo, lo + RANGE_SIZE - 1)
+            ranges += 1
+            if ranges & (ranges - 1) == 0:
+                # after ranges 1, 2, 4, 8, ...: the planner's statistics of the facts written so
+                # far (emptied above, they would say "empty", and each range's reads of them
+                # would scan every row written before it: minutes per range on a large set)
+                _analyze(conn, _FACT_TABLES)
             for step in steps:
                 if step is _states:
                     step(conn, org, where)
