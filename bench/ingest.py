@@ -73,13 +73,19 @@ def _benchmark(
     derived_seconds = 0.0
     original_refresh = derived.refresh
 
+    depth = 0
+
     def timed_refresh(*args, **kwargs):
-        nonlocal derived_seconds
+        # refresh(db) calls refresh(conn) through this name too: count the outer call only
+        nonlocal derived_seconds, depth
+        depth += 1
         t0 = time.perf_counter()
         try:
             return original_refresh(*args, **kwargs)
         finally:
-            derived_seconds += time.perf_counter() - t0
+            depth -= 1
+            if depth == 0:
+                derived_seconds += time.perf_counter() - t0
 
     last_report = 0.0
 
