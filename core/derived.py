@@ -44,7 +44,21 @@ calls it at the end of every chunk, inside the chunk's transaction) or for a who
    last order day, frequency and currency), updated by subtracting the replaced rows' sums and
    adding the new ones', for the success monitor's RFM scoring and sales.
 
-A whole-organization refresh works in ranges of ids (bounded memory). On PostgreSQL the
+8. ``close_fact`` rows per contact (its conversations closed with a reason or a transfer) and
+   the ``reason_close_day`` / ``reason_close_bucket`` rollups; ``contact.first_closed_at``, when
+   its first conversation closed (transferred, or a reason whose stored ``closes`` is true).
+9. Histograms for exact medians: ``response_interval.day`` / ``*_bucket`` and
+   ``response_bucket`` (answers per measure, local day, channel and ``'*'``, duration bucket);
+   ``contact.first_*_bucket`` and ``first_response_bucket`` (answered contacts per measure,
+   creation day, bucket), kept with ``contact.created_day`` / ``deleted_day`` and
+   ``contact_day``.
+10. ``interaction`` rows per contact (its distinct local day, advisor, channel with an
+    effective contact) and ``interaction_day``; ``conversation.started_hour`` /
+    ``counted_channel`` and ``conversation_hour`` (conversations per channel and local hour).
+
+Every rollup is kept by subtracting what the rebuilt rows counted before and adding what they
+count now; a whole refresh empties them first and analyzes the facts as it writes them (after
+ranges 1, 2, 4, ...). A whole-organization refresh works in ranges of ids (bounded memory). On PostgreSQL the
 written rows go through ``COPY`` (into a temporary table, then one ``UPDATE .. FROM`` or
 ``INSERT``).
 
@@ -730,31 +744,30 @@ def _roll_up_interactions(conn: Connection, org: dict, scope: str, sign: int) ->
         )
 
 
-def _local_hour_sql(column: str, timezone: str, start_ts: int, end_ts: int) -> str:
-    """SQL: the local hour of ``column`` (UTC epoch seconds) as hours since 1970-01-01 00:00
-    local (``day * 24 + hour``), exact for instants in ``[start_ts, end_ts)``."""
+def _local_seconds_sql(column: str, timezone: str, start_ts: int, end_ts: int) -> str:
+    """SQL: ``column`` (UTC epoch seconds) shifted to local time in seconds, exact for instants
+    in ``[start_ts, end_ts)`` (the zone's offset is a CASE over its transitions there)."""
     segments = offset_segments(timezone, start_ts, end_ts)
     if len(segments) == 1:
-        return f"(({column} + {segments[0][1]}) / 3600)"
+        return f"({column} + {segments[0][1]})"
     whens = " ".join(
         f"WHEN {column} < {nxt[0]} THEN {column} + {seg[1]}"
         for seg, nxt in zip(segments, segments[1:])
     )
-    return f"((CASE {whens} ELSE {column} + {segments[-1][1]} END) / 3600)"
+    return f"(CASE {whens} ELSE {column} + {segments[-1][1]} END)"
+
+
+def _local_hour_sql(column: str, timezone: str, start_ts: int, end_ts: int) -> str:
+    """SQL: the local hour of ``column`` as hours since 1970-01-01 00:00 local (``day * 24 +
+    hour``), exact for instants in ``[start_ts, end_ts)``."""
+    return f"({_local_seconds_sql(column, timezone, start_ts, end_ts)} / 3600)"
 
 
 def _local_day_sql(column: str, timezone: str, start_ts: int, end_ts: int) -> str:
     """SQL: the local date of ``column`` (UTC epoch seconds) as days since 1970-01-01, exact for
-    instants in ``[start_ts, end_ts)`` (the zone's offset is a CASE over its transitions there).
-    Integer division: both databases truncate, and the instants are positive."""
-    segments = offset_segments(timezone, start_ts, end_ts)
-    if len(segments) == 1:
-        return f"(({column} + {segments[0][1]}) / {DAY_SECONDS})"
-    whens = " ".join(
-        f"WHEN {column} < {nxt[0]} THEN {column} + {seg[1]}"
-        for seg, nxt in zip(segments, segments[1:])
-    )
-    return f"((CASE {whens} ELSE {column} + {segments[-1][1]} END) / {DAY_SECONDS})"
+    instants in ``[start_ts, end_ts)``. Integer division: both databases truncate, and the
+    instants are positive."""
+    return f"({_local_seconds_sql(column, timezone, start_ts, end_ts)} / {DAY_SECONDS})"
 
 
 def _contact_activity(conn: Connection, org: dict, timezone: str, where: _Where,
