@@ -54,6 +54,7 @@ from .models import (
     BusinessSchedule,
     BuyerDay,
     Campaign,
+    CampaignSend,
     CloseFact,
     ClosingReason,
     Contact,

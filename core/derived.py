@@ -198,6 +198,7 @@ def refresh(
             _customer_orders(conn, org, schedules.timezone, where_contact)
             _close_facts(conn, org, schedules.timezone, where_contact)
             _interactions(conn, org, schedules.timezone, where_contact)
+            _campaign_sends(conn, org, where_contact)
     conn.execute(
         text("UPDATE organization SET refreshed_at = :now WHERE id = :org"),
         {"now": now, "org": organization_id},
@@ -247,7 +248,7 @@ _FACT_TABLES = (
     "close_fact", "reason_close_day", "reason_close_bucket", "contact_activity", "contact_day",
     "activity_gap", "conversation_day", "customer_orders", "order_day", "customer_cell", "order_day_total", "buyer_day", "response_interval",
     "response_bucket", "first_response_bucket", "interaction", "interaction_day",
-    "conversation_hour",
+    "conversation_hour", "campaign_send",
 )
 
 
@@ -274,7 +275,7 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
         # states first: the activity rows copy each contact's state
         ("contact", ([_states] if phone_states else [])
          + [_contact_facts, _contact_days, _contact_activity, _customer_orders,
-            _interactions]),
+            _interactions, _campaign_sends]),
         ("conversation", [_conversation_facts, _intervals, _conversation_hours]),
         # after the conversations' times to close
         ("contact", [_close_facts]),
@@ -298,6 +299,8 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
                 elif step in (_contact_days, _contact_activity, _customer_orders, _close_facts,
                               _interactions):
                     step(conn, org, schedules.timezone, where, replace=False)
+                elif step is _campaign_sends:
+                    step(conn, org, where, replace=False)
                 elif step is _intervals:
                     step(conn, org, schedules, where, replace=False)
                 elif step is _conversation_hours:
@@ -720,6 +723,36 @@ def _interactions(conn: Connection, org: dict, timezone: str, where: _Where,
             text("DELETE FROM interaction_day WHERE organization_id = :org AND interactions = 0"),
             org,
         )
+
+
+def _campaign_sends(conn: Connection, org: dict, where: _Where, replace: bool = True) -> None:
+    """Rebuild the ``campaign_send`` rows of the contacts in scope from their campaign messages
+    (outbound, with a campaign), each with the contact's first commercial conversation started
+    and first order placed at or after it (``replace=False``: the caller emptied the table).
+    A funnel's conversion (SPEC 6.2: within the attribution window after a campaign message,
+    and by asOf) is then a comparison on the row: the first event after the message is inside
+    the window exactly when some event is."""
+    if replace:
+        conn.execute(
+            text("DELETE FROM campaign_send"
+                 f" WHERE organization_id = :org AND {where('contact_id')}"),
+            org,
+        )
+    conn.execute(
+        text(
+            "INSERT INTO campaign_send (organization_id, message_id, contact_id, campaign_id,"
+            " channel, status, sent_at, next_commercial_at, next_order_at)"
+            " SELECT :org, m.id, m.contact_id, m.campaign_id, m.channel, m.status, m.sent_at,"
+            "  (SELECT MIN(v.started_at) FROM conversation v WHERE v.organization_id = :org"
+            "   AND v.contact_id = m.contact_id AND v.kind = 'COMMERCIAL'"
+            "   AND v.started_at >= m.sent_at),"
+            "  (SELECT MIN(o.ordered_at) FROM sales_order o WHERE o.organization_id = :org"
+            "   AND o.contact_id = m.contact_id AND o.ordered_at >= m.sent_at)"
+            f" FROM message m WHERE m.organization_id = :org AND {where('m.contact_id')}"
+            "  AND m.campaign_id IS NOT NULL AND m.direction = 'OUTBOUND'"
+        ),
+        org,
+    )
 
 
 def _roll_up_interactions(conn: Connection, org: dict, scope: str, sign: int) -> None:
@@ -1310,8 +1343,7 @@ def _intervals(conn: Connection, org: dict, schedules: _Schedules, where: _Where
         org,
     ).all()
     rows.sort(key=_by_conversation_and_answer)  # cheaper here than an ORDER BY
-    if replace:
-        _roll_up_intervals(conn, org, where, sign=-1)
+    _stash_interval_cells(conn, org, where, sign=-1 if replace else 0)
     conn.execute(
         text(
             "DELETE FROM response_interval"
@@ -1320,6 +1352,7 @@ def _intervals(conn: Connection, org: dict, schedules: _Schedules, where: _Where
         org,
     )
     if not rows:
+        _roll_up_intervals(conn, org, replace)
         return
     advisors = _column(rows, 2)
     asked = _column(rows, 4)
@@ -1342,7 +1375,8 @@ def _intervals(conn: Connection, org: dict, schedules: _Schedules, where: _Where
         out.append((org_id, cid, seq, row[1], row[2], row[3], row[4], row[5], row[5] - row[4],
                     bus, day, bus_bucket, cal_bucket))
     _insert_rows(conn, ResponseInterval.__tablename__, _INTERVAL_COLUMNS, out)
-    _roll_up_intervals(conn, org, where, sign=1)
+    _stash_interval_cells(conn, org, where, sign=1)
+    _roll_up_intervals(conn, org, replace)
 
 
 def _local_days(instants: np.ndarray, timezone: str) -> np.ndarray:
@@ -1357,33 +1391,61 @@ def _local_days(instants: np.ndarray, timezone: str) -> np.ndarray:
     return (instants + offsets[at]) // DAY_SECONDS
 
 
-def _roll_up_intervals(conn: Connection, org: dict, where: _Where, sign: int) -> None:
-    """Add (``sign=1``) or subtract (``-1``) the scope's ``response_interval`` rows to the
-    ``response_bucket`` histogram, per channel and for all channels (``'*'``); after a
-    subtraction, delete the rows it left at zero (found through the scope's keys, a primary-key
-    probe each)."""
-    scope = f"organization_id = :org AND {where('conversation_id')}"
+# The scope's response_interval rows counted per histogram cell: the replaced rows negated,
+# the new ones added (a temporary table: per connection, emptied before each use)
+_INTERVAL_CELLS = "tablero_interval_cells"
+
+
+def _stash_interval_cells(conn: Connection, org: dict, where: _Where, sign: int) -> None:
+    """Count the scope's ``response_interval`` rows per (day, channel, business bucket, calendar
+    bucket) into :data:`_INTERVAL_CELLS`, times ``sign``: -1 before they are replaced, 1 once
+    the new ones are in; 0 only empties the table (a whole refresh: nothing to subtract)."""
+    if sign <= 0:
+        conn.execute(text(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_INTERVAL_CELLS} (day INTEGER, channel TEXT,"
+            " business_bucket INTEGER, calendar_bucket INTEGER, n BIGINT)"
+        ))
+        conn.execute(text(f"DELETE FROM {_INTERVAL_CELLS}"))
+        if sign == 0:
+            return
+    conn.execute(
+        text(
+            f"INSERT INTO {_INTERVAL_CELLS} (day, channel, business_bucket, calendar_bucket, n)"
+            f" SELECT day, channel, business_bucket, calendar_bucket, {sign} * COUNT(*)"
+            f" FROM response_interval WHERE organization_id = :org"
+            f" AND {where('conversation_id')}"
+            " GROUP BY day, channel, business_bucket, calendar_bucket"
+        ),
+        org,
+    )
+
+
+def _roll_up_intervals(conn: Connection, org: dict, replace: bool) -> None:
+    """Net the stashed cells (:func:`_stash_interval_cells`: the replaced rows negated, the new
+    ones added) into the ``response_bucket`` histogram, per channel and for all channels
+    (``'*'``): only the cells that changed are written, and (``replace``) those left at zero
+    deleted, found by the stashed keys (a primary-key probe each)."""
     for measure, column in ((0, "business_bucket"), (1, "calendar_bucket")):
         for channel, by in (("channel", "channel, "), (f"'{ALL_CHANNELS}'", "")):
             conn.execute(
                 text(
                     "INSERT INTO response_bucket (organization_id, measure, day, channel, bucket,"
                     " answers)"
-                    f" SELECT :org, {measure}, day, {channel}, {column}, {sign} * COUNT(*)"
-                    f" FROM response_interval WHERE {scope} AND {column} IS NOT NULL"
-                    f" GROUP BY day, {by}{column}"
+                    f" SELECT :org, {measure}, day, {channel}, {column}, SUM(n)"
+                    f" FROM {_INTERVAL_CELLS} WHERE {column} IS NOT NULL"
+                    f" GROUP BY day, {by}{column} HAVING SUM(n) <> 0"
                     " ON CONFLICT (organization_id, measure, day, channel, bucket) DO UPDATE SET"
                     "  answers = response_bucket.answers + excluded.answers"
                 ),
                 org,
             )
-            if sign < 0:
+            if replace:
                 conn.execute(
                     text(
                         "DELETE FROM response_bucket WHERE organization_id = :org"
                         f" AND measure = {measure} AND (day, channel, bucket) IN ("
-                        f" SELECT day, {channel}, {column} FROM response_interval"
-                        f" WHERE {scope}) AND answers = 0"
+                        f" SELECT day, {channel}, {column} FROM {_INTERVAL_CELLS}"
+                        f" WHERE n < 0) AND answers = 0"
                     ),
                     org,
                 )

@@ -14,7 +14,9 @@ from .db import normalise_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Revisions that add derived facts an existing database must compute once.
-_FACTS_ADDED_BY = ("0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011")
+_FACTS_ADDED_BY = (
+    "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011", "0012",
+)
 
 
 def alembic_config(url: str) -> Config:

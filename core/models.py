@@ -378,6 +378,34 @@ class ResponseBucket(SQLModel, table=True):
     answers: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+class CampaignSend(SQLModel, table=True):
+    """derived: a campaign message (outbound, with a campaign) with what its contact did next:
+    the start of their first commercial conversation and their first order at or after it
+    (any time later; a funnel's attribution window and asOf bound them when it reads). One row
+    per message, rebuilt per contact from its messages, conversations and orders; the period
+    index covers every column, so the funnels read this table alone."""
+
+    __tablename__ = "campaign_send"
+    __table_args__ = (
+        Index(
+            "ix_campaign_send_org_sent",
+            "organization_id", "sent_at", "contact_id", "campaign_id", "channel", "status",
+            "next_commercial_at", "next_order_at",
+        ),
+        Index("ix_campaign_send_org_contact", "organization_id", "contact_id"),
+        {"sqlite_with_rowid": False},
+    )
+    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    message_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    contact_id: int
+    campaign_id: int
+    channel: str
+    status: str | None = None
+    sent_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    next_commercial_at: int | None = _epoch(nullable=True)
+    next_order_at: int | None = _epoch(nullable=True)
+
+
 NO_ADVISOR = -1  # interaction.advisor_id of an effective contact without an advisor
 
 
@@ -784,6 +812,7 @@ TENANT_TABLES = [
     Campaign,
     Conversation,
     Message,
+    CampaignSend,
     ResponseInterval,
     ResponseBucket,
     Interaction,

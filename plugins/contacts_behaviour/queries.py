@@ -15,6 +15,7 @@ from tablero import (
     AttentionDistribution,
     BadUserInput,
     Campaign,
+    CampaignSend,
     Comparison,
     Contact,
     Conversation,
@@ -45,6 +46,7 @@ from tablero import (
     make_series,
 )
 
+from . import stages
 from .stages import (
     DAY_SECONDS,
     DEFAULT_ATTRIBUTION_DAYS,
@@ -54,6 +56,8 @@ from .stages import (
     campaign_message_conditions,
     level_counts,
     reached_contacts,
+    send_conditions,
+    send_converted,
 )
 from .types import (
     ContactsBehaviourFunnelLevel,
@@ -120,12 +124,13 @@ def message_funnel(
     conn: Connection, f: ReportFilters, stages: list[FunnelStage], days: int
 ) -> ContactsBehaviourMessageFunnel:
     """Distinct contacts at each funnel level, for campaign messages sent in the period."""
+    window, as_of = days * DAY_SECONDS, f.period.as_of_ts
     scope = FunnelScope(
         filters=f,
         range=f.current,
-        contacts=reached_contacts(f, f.current),
-        attribution_seconds=days * DAY_SECONDS,
-        as_of_ts=f.period.as_of_ts,
+        contacts=reached_contacts(f, f.current, window, as_of),
+        attribution_seconds=window,
+        as_of_ts=as_of,
     )
     counts = level_counts(conn, scope, stages)
     levels = []
@@ -190,10 +195,62 @@ def _per_journey(
     return by_journey, total
 
 
+def _journeys_from_sends(
+    conn: Connection, f: ReportFilters, window: int
+) -> tuple[dict[str | None, int], int, dict[str | None, int], int]:
+    """Reached and converted contacts per journey and overall, in one statement over
+    ``campaign_send``: the period's (campaign, contact) pairs, each converted when one of its
+    messages was followed by a commercial conversation within the window and by asOf."""
+    s = CampaignSend.__table__.c
+    converted = case((send_converted(window, f.period.as_of_ts, orders=False), 1), else_=0)
+    pairs = (
+        select(s.campaign_id, s.contact_id, func.max(converted).label("converted"))
+        .where(*send_conditions(f, f.current))
+        .group_by(s.campaign_id, s.contact_id)
+        .cte("campaign_contacts")
+        .prefix_with("MATERIALIZED")
+    )
+    k = Campaign.__table__.c
+    journey_contacts = (
+        select(k.journey, pairs.c.contact_id, func.max(pairs.c.converted).label("converted"))
+        .select_from(
+            pairs.join(
+                Campaign,
+                and_(k.organization_id == f.organization_id, k.id == pairs.c.campaign_id),
+            )
+        )
+        .group_by(k.journey, pairs.c.contact_id)
+        .subquery()
+    )
+    contacts = (
+        select(pairs.c.contact_id, func.max(pairs.c.converted).label("converted"))
+        .group_by(pairs.c.contact_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        union_all(
+            select(
+                literal(0), journey_contacts.c.journey, func.count(),
+                func.sum(journey_contacts.c.converted),
+            ).group_by(journey_contacts.c.journey),
+            select(literal(1), null(), func.count(), func.sum(contacts.c.converted)),
+        )
+    ).all()
+    reached = {j: int(n) for is_total, j, n, _ in rows if not is_total}
+    converted_by = {j: int(c or 0) for is_total, j, _, c in rows if not is_total}
+    reached_total, converted_total = next(
+        (int(n), int(c or 0)) for is_total, _, n, c in rows if is_total
+    )
+    return reached, reached_total, converted_by, converted_total
+
+
 def journey_funnel(conn: Connection, f: ReportFilters, days: int) -> ContactsBehaviourJourneyFunnel:
     """Reached contacts -> contacts who then started a commercial conversation, per journey."""
     cur = f.current
     window = days * DAY_SECONDS
+    if stages.READ_FACTS:
+        reached, reached_total, converted, converted_total = _journeys_from_sends(conn, f, window)
+        return _journey_rows(days, reached, reached_total, converted, converted_total)
     m = Message.__table__.c
     reached, reached_total = _per_journey(
         conn,
@@ -237,6 +294,16 @@ def journey_funnel(conn: Connection, f: ReportFilters, days: int) -> ContactsBeh
         ),
     )
 
+    return _journey_rows(days, reached, reached_total, converted, converted_total)
+
+
+def _journey_rows(
+    days: int,
+    reached: dict[str | None, int],
+    reached_total: int,
+    converted: dict[str | None, int],
+    converted_total: int,
+) -> ContactsBehaviourJourneyFunnel:
     def row(journey: str | None, label: str, reached_n: int, converted_n: int):
         return ContactsBehaviourJourneyRow(
             journey=journey,

@@ -33,6 +33,7 @@ from sqlalchemy import Select, and_, case, exists, func, literal_column, or_, se
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 from tablero import (
+    CampaignSend,
     Conversation,
     DateRange,
     Message,
@@ -95,10 +96,64 @@ def furthest_rank(message=Message) -> ColumnElement:
     )
 
 
-def reached_contacts(f: ReportFilters, rng: DateRange) -> FromClause:
+# The funnels read the campaign sends' facts (``campaign_send``: one row per campaign message,
+# with the contact's next commercial conversation and order) when True; False: the messages,
+# conversations and orders themselves (tests compare both).
+READ_FACTS = True
+
+
+def send_conditions(f: ReportFilters, rng: DateRange) -> list[ColumnElement]:
+    """SQL conditions on ``campaign_send``: sent in ``rng`` under the filters (organization,
+    the contact's group and origin, the message's channel)."""
+    s = CampaignSend.__table__.c
+    return f.where(CampaignSend, which=None) + [s.sent_at >= rng.start_ts, s.sent_at < rng.end_ts]
+
+
+def send_converted(
+    attribution_seconds: int, as_of_ts: int, *, orders: bool = True
+) -> ColumnElement[bool]:
+    """SQL on ``campaign_send``: the message's contact started a commercial conversation (or,
+    with ``orders``, placed an order) within the attribution window after it and by asOf. The
+    row holds the first of each at or after the message, so comparing it says whether any is
+    inside the window."""
+    s = CampaignSend.__table__.c
+
+    def within(event):
+        return and_(event <= s.sent_at + int(attribution_seconds), event <= int(as_of_ts))
+
+    return or_(within(s.next_commercial_at), within(s.next_order_at)) if orders else within(
+        s.next_commercial_at
+    )
+
+
+def reached_contacts(
+    f: ReportFilters,
+    rng: DateRange,
+    attribution_seconds: int | None = None,
+    as_of_ts: int | None = None,
+) -> FromClause:
     """One row per contact sent a campaign message in ``rng``: ``contact_id``, ``furthest`` (the
     best :data:`STATUS_RANK` among their messages), ``messages``, ``first_sent_at``,
-    ``last_sent_at``."""
+    ``last_sent_at``; read from ``campaign_send`` (:data:`READ_FACTS`), which adds
+    ``converted`` (1: a commercial conversation or an order within ``attribution_seconds``
+    after one of the messages and by ``as_of_ts``; both must then be given)."""
+    if READ_FACTS and attribution_seconds is not None and as_of_ts is not None:
+        s = CampaignSend.__table__.c
+        return (
+            select(
+                s.contact_id.label("contact_id"),
+                func.max(furthest_rank(CampaignSend)).label("furthest"),
+                func.count().label("messages"),
+                func.min(s.sent_at).label("first_sent_at"),
+                func.max(s.sent_at).label("last_sent_at"),
+                func.max(
+                    case((send_converted(attribution_seconds, as_of_ts), 1), else_=0)
+                ).label("converted"),
+            )
+            .where(*send_conditions(f, rng))
+            .group_by(s.contact_id)
+            .subquery("reached")
+        )
     m = Message.__table__.c
     return (
         select(
@@ -204,6 +259,8 @@ class FunnelStage:
 
 
 def _converted(scope: FunnelScope) -> ColumnElement[bool]:
+    if "converted" in scope.contacts.c:  # read from the campaign sends' facts
+        return scope.contacts.c.converted == 1
     conversation = Conversation.__table__
     return or_(
         scope.followed_within(

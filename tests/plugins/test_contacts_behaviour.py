@@ -391,6 +391,90 @@ def test_journey_funnel_window_is_an_argument(api):
     assert eight["journeys"][0]["commercialContacts"] == 3
 
 
+FUNNEL_CASES = {
+    "november": ({}, 7),
+    "one_day": ({}, 1),
+    "eight_days": ({}, 8),
+    "ninety_days": ({}, 90),
+    "whatsapp": ({"channel": "WHATSAPP"}, 7),
+    "email": ({"channel": "EMAIL"}, 7),
+    "group_g2": ({"group": "g2"}, 8),
+    "origin_ads": ({"origin": "ads"}, 7),
+    "as_of_nov_9_09h": ({"asOf": "2026-11-09T09:00:00-03:00"}, 7),
+    "last_30_days": ({"period": {"preset": "LAST_30_DAYS"}}, 7),
+}
+FUNNELS = """
+query Funnels($f: ReportFiltersInput, $days: Int!) {
+  contactsBehaviour(filters: $f) {
+    messageFunnel(attributionDays: $days) { levels { key contacts rateOfFirst rateOfPrevious } }
+    journeyFunnel(attributionDays: $days) {
+      total { reachedContacts commercialContacts }
+      journeys { journey reachedContacts commercialContacts conversionRate }
+    }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("case", sorted(FUNNEL_CASES))
+def test_the_campaign_sends_and_the_messages_give_the_same_funnels(api, db, monkeypatch, case):
+    """Read once from ``campaign_send`` (each campaign message with its contact's next
+    commercial conversation and order) and once from the messages, conversations and orders
+    themselves: the same funnels; the first reading touches no message row."""
+    from sqlalchemy import event
+    from tablero.plugins.contacts_behaviour import stages
+
+    filters, days = FUNNEL_CASES[case]
+    variables = {"f": {**NOV, **filters}, "days": days}
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        from_sends = api.data(FUNNELS, variables)["contactsBehaviour"]
+        send_statements, statements[:] = list(statements), []
+        monkeypatch.setattr(stages, "READ_FACTS", False)
+        from_messages = api.data(FUNNELS, variables)["contactsBehaviour"]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert from_sends == from_messages
+    assert any("FROM campaign_send" in s for s in send_statements)
+    assert not any("FROM message" in s for s in send_statements)
+    assert not any("campaign_send" in s for s in statements)
+
+
+def test_the_campaign_sends_follow_new_and_changed_records(db, make_org, make_api):
+    """A conversation or an order that arrives later, and a message re-sent at another time,
+    are seen by the funnels at once (the contact's campaign sends are rebuilt with them)."""
+    org_id, key = make_org()
+    ingest_records(db, org_id, RECORDS[:5] + [
+        contact("b", "+5521987650002", "2026-07-15 10:00", "g1"),
+        campaign_message("m-b1", "b", "k1", "WHATSAPP", "REPLIED", "2026-11-02 10:00"),
+    ])
+    api = make_api(key)
+
+    def counts():
+        return funnel_counts(api)["sent"], funnel_counts(api)["converted"]
+
+    assert counts() == (1, 0)
+    ingest_records(db, org_id, [conversation("v-b", "b", "COMMERCIAL", "2026-11-08 10:00")])
+    assert counts() == (1, 1)  # 6 days after the message
+    # the message was in fact sent on Nov 1: the conversation is now 7 days + 1 day after it
+    ingest_records(db, org_id, [
+        campaign_message("m-b1", "b", "k1", "WHATSAPP", "REPLIED", "2026-11-01 09:00"),
+    ])
+    assert counts() == (1, 0)
+    ingest_records(db, org_id, [order("o-b", "b", "10.00", "2026-11-03 10:00")])
+    assert counts() == (1, 1)  # an order 2 days after it
+    journey = api.data(FUNNELS, {"f": NOV, "days": 7})["contactsBehaviour"]["journeyFunnel"]
+    assert journey["total"] == {"reachedContacts": 1, "commercialContacts": 0}  # orders don't
+    ingest_records(db, org_id, [conversation("v-b", "b", "COMMERCIAL", "2026-11-07 10:00")])
+    journey = api.data(FUNNELS, {"f": NOV, "days": 7})["contactsBehaviour"]["journeyFunnel"]
+    assert journey["total"] == {"reachedContacts": 1, "commercialContacts": 1}  # moved earlier
+
+
 def test_the_same_figure_is_the_same_number_everywhere(page):
     reached = page["interactions"]["reachedContacts"]["value"]
     assert reached == page["messageFunnel"]["levels"][0]["contacts"]
