@@ -13,10 +13,13 @@ from sqlalchemy import create_engine, text
 from .db import normalise_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-# Revisions that add derived facts an existing database must compute once.
-_FACTS_ADDED_BY = (
-    "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011", "0012",
-)
+# Revisions that add derived facts an existing database must compute once: None, a whole
+# refresh of each organization; else the derived tables to rebuild (tablero.derived.rebuild).
+_FACTS_ADDED_BY: dict[str, tuple[str, ...] | None] = {
+    "0002": None, "0003": None, "0004": None, "0005": None, "0006": None, "0007": None,
+    "0008": None, "0009": None, "0010": None, "0011": None,
+    "0012": ("campaign_send",),
+}
 
 
 def alembic_config(url: str) -> Config:
@@ -42,8 +45,9 @@ def upgrade(url: str, revision: str = "head") -> None:
     A database that had data before a revision adding derived facts (``0002``: contact activity
     and customer orders; ``0003``: order days and their rollups; ``0004``: close facts and their
     rollups; ``0005``: activity gaps and conversation days; ``0006``:
-    contact days) gets them computed (a whole refresh of each organization), so reports read
-    complete facts at once. The organizations
+    contact days; ...) gets them computed (a whole refresh of each organization; or, when every
+    revision crossed names the tables it adds, as ``0012`` does, only those tables rebuilt:
+    :func:`tablero.derived.rebuild`), so reports read complete facts at once. The organizations
     are first marked (``refreshed_at`` null) and each is unmarked by its own refresh, so an
     upgrade interrupted half-way finishes the remaining organizations the next time it runs
     (at the next server start or ``tablero db upgrade``).
@@ -51,14 +55,27 @@ def upgrade(url: str, revision: str = "head") -> None:
     before = current_revision(url)
     command.upgrade(alembic_config(url), revision)
     after = current_revision(url) or ""
-    crossed = before is not None and any(before < rev <= after for rev in _FACTS_ADDED_BY)
-    if after < _FACTS_ADDED_BY[0]:
+    first = min(_FACTS_ADDED_BY)
+    crossed = [
+        facts for rev, facts in sorted(_FACTS_ADDED_BY.items())
+        if before is not None and before < rev <= after
+    ]
+    if after < first:
         return  # an old revision: no refreshed_at-driven facts yet
     from . import derived
     from .db import Database
 
+    # only some tables to rebuild: the organizations not already waiting for a whole refresh
+    tables = None if any(facts is None for facts in crossed) else sorted(
+        {table for facts in crossed for table in facts}
+    )
     db = Database(url)
     try:
+        waiting = {
+            org_id for org_id, in db.read(lambda conn: conn.execute(
+                text("SELECT id FROM organization WHERE refreshed_at IS NULL")
+            ).all())
+        }
         if crossed:
             db.write(lambda conn: conn.execute(text("UPDATE organization SET refreshed_at = NULL")))
         pending = db.read(
@@ -68,7 +85,10 @@ def upgrade(url: str, revision: str = "head") -> None:
         )
         for org_id, key in pending:
             try:
-                derived.refresh(db, org_id)
+                if tables and org_id not in waiting:
+                    derived.rebuild(db, org_id, tables)
+                else:
+                    derived.refresh(db, org_id)
             except BaseException:
                 print(
                     f"tablero: computing the derived facts of organization {key!r} stopped; the"

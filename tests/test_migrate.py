@@ -285,3 +285,54 @@ def test_upgrading_past_0011_fills_the_conversation_hours(tmp_path):
             "SELECT channel, hour, conversations FROM conversation_hour ORDER BY channel")).all()
     engine.dispose()
     assert [tuple(r) for r in hours] == [("*", 20769 * 24 + 22, 1), ("WHATSAPP", 20769 * 24 + 22, 1)]
+
+
+def test_upgrading_past_0012_rebuilds_only_the_campaign_sends(tmp_path):
+    """0012 names the table it adds: an organization whose facts were current gets that table
+    rebuilt and nothing else recomputed; one still waiting for a refresh gets the whole one."""
+    url = f"sqlite:///{tmp_path / 'at-0011.sqlite3'}"
+    upgrade(url, "0011")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO organization (id, key, name, timezone, created_at, refreshed_at)"
+            " VALUES (1, 'current', 'Current', 'America/Sao_Paulo', 0, 5),"
+            " (2, 'waiting', 'Waiting', 'America/Sao_Paulo', 0, NULL)"))
+        for org in (1, 2):
+            conn.execute(text(
+                "INSERT INTO contact (organization_id, id, external_id, created_at)"
+                f" VALUES ({org}, 1, 'c1', 1793070000)"))
+            conn.execute(text(
+                "INSERT INTO campaign (organization_id, id, external_id, name, channel)"
+                f" VALUES ({org}, 1, 'k1', 'Promo', 'WHATSAPP')"))
+            # sent at 1794000000; a commercial conversation 1 hour later, an order 2 days later
+            conn.execute(text(
+                "INSERT INTO message (organization_id, id, external_id, contact_id, channel,"
+                " direction, sender, campaign_id, status, sent_at, automatic, effective)"
+                f" VALUES ({org}, 1, 'm1', 1, 'WHATSAPP', 'OUTBOUND', 'SYSTEM', 1, 'READ',"
+                " 1794000000, FALSE, FALSE)"))
+            conn.execute(text(
+                "INSERT INTO conversation (organization_id, id, external_id, contact_id, kind,"
+                " channel, status, started_at)"
+                f" VALUES ({org}, 1, 'v1', 1, 'COMMERCIAL', 'WHATSAPP', 'NEW', 1794003600)"))
+            conn.execute(text(
+                "INSERT INTO sales_order (organization_id, id, external_id, contact_id,"
+                f" amount_e4, currency, ordered_at) VALUES ({org}, 1, 'o1', 1, 10000, 'BRL',"
+                " 1794172800)"))
+    upgrade(url)
+    with engine.connect() as conn:
+        sends = conn.execute(text(
+            "SELECT organization_id, message_id, contact_id, campaign_id, channel, status,"
+            " sent_at, next_commercial_at, next_order_at FROM campaign_send ORDER BY 1")).all()
+        activity = conn.execute(text(
+            "SELECT DISTINCT organization_id FROM contact_activity ORDER BY 1")).all()
+        refreshed = conn.execute(text(
+            "SELECT id, refreshed_at IS NOT NULL AND refreshed_at <> 5 FROM organization"
+            " ORDER BY id")).all()
+    engine.dispose()
+    assert [tuple(r) for r in sends] == [
+        (org, 1, 1, 1, "WHATSAPP", "READ", 1794000000, 1794003600, 1794172800) for org in (1, 2)
+    ]
+    # "current" got only its campaign sends; "waiting" the whole refresh (its activity too)
+    assert [tuple(r) for r in activity] == [(2,)]
+    assert [tuple(r) for r in refreshed] == [(1, 1), (2, 1)]
