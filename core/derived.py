@@ -1241,9 +1241,8 @@ def _close_facts(conn: Connection, org: dict, timezone: str, where: _Where,
         ),
         org,
     )
+    _stash_close_cells(conn, org, where, sign=-1 if replace else 0)
     if replace:
-        _roll_up_closes(conn, org, where, sign=-1)
-        _drop_emptied_close_rollups(conn, org, where)
         conn.execute(
             text(f"DELETE FROM close_fact WHERE organization_id = :org AND {where('contact_id')}"),
             org,
@@ -1256,6 +1255,7 @@ def _close_facts(conn: Connection, org: dict, timezone: str, where: _Where,
         text(f"SELECT MIN(v.closed_at), MAX(v.closed_at) FROM conversation v WHERE {closed}"), org
     ).one()
     if lo is None:
+        _roll_up_closes(conn, org, replace)
         return
     day = _local_day_sql("v.closed_at", timezone, int(lo), int(hi) + 1)
     conn.execute(
@@ -1281,67 +1281,74 @@ def _close_facts(conn: Connection, org: dict, timezone: str, where: _Where,
         ),
         org,
     )
-    _roll_up_closes(conn, org, where, sign=1)
+    _stash_close_cells(conn, org, where, sign=1)
+    _roll_up_closes(conn, org, replace)
 
 
-def _roll_up_closes(conn: Connection, org: dict, where: _Where, sign: int) -> None:
-    """Add (``sign=1``) or subtract (``-1``) the scope's ``close_fact`` rows to the rollups."""
-    scope = f"organization_id = :org AND {where('contact_id')}"
+# The scope's close_fact rows counted per rollup cell: the replaced rows negated, the new ones
+# added (a temporary table: per connection, emptied before each use)
+_CLOSE_CELLS = "tablero_close_cells"
+_CLOSE_KEYS = "day, row_key, prev_day, prev_closed_day, business_bucket, calendar_bucket"
+
+
+def _stash_close_cells(conn: Connection, org: dict, where: _Where, sign: int) -> None:
+    """Count the scope's ``close_fact`` rows per cell of the three rollups into
+    :data:`_CLOSE_CELLS`, times ``sign``: -1 before they are replaced, 1 once the new ones are
+    in; 0 only empties the table (a whole refresh: nothing to subtract)."""
+    if sign <= 0:
+        conn.execute(text(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_CLOSE_CELLS} (day INTEGER, row_key INTEGER,"
+            " prev_day INTEGER, prev_closed_day INTEGER, business_bucket INTEGER,"
+            " calendar_bucket INTEGER, n BIGINT)"
+        ))
+        conn.execute(text(f"DELETE FROM {_CLOSE_CELLS}"))
+        if sign == 0:
+            return
     conn.execute(
         text(
-            "INSERT INTO reason_close_day (organization_id, day, row_key, prev_day, conversations)"
-            f" SELECT :org, day, row_key, prev_day, {sign} * COUNT(*) FROM close_fact"
-            f" WHERE {scope} GROUP BY day, row_key, prev_day"
-            " ON CONFLICT (organization_id, day, row_key, prev_day) DO UPDATE SET"
-            "  conversations = reason_close_day.conversations + excluded.conversations"
+            f"INSERT INTO {_CLOSE_CELLS} ({_CLOSE_KEYS}, n)"
+            f" SELECT {_CLOSE_KEYS}, {sign} * COUNT(*) FROM close_fact"
+            f" WHERE organization_id = :org AND {where('contact_id')} GROUP BY {_CLOSE_KEYS}"
         ),
         org,
     )
-    conn.execute(
-        text(
-            "INSERT INTO reason_close_day (organization_id, day, row_key, prev_day, conversations)"
-            f" SELECT :org, day, {CLOSED_ROW_KEY}, prev_closed_day, {sign} * COUNT(*)"
-            f" FROM close_fact WHERE {scope} AND prev_closed_day IS NOT NULL"
-            " GROUP BY day, prev_closed_day"
-            " ON CONFLICT (organization_id, day, row_key, prev_day) DO UPDATE SET"
-            "  conversations = reason_close_day.conversations + excluded.conversations"
-        ),
-        org,
-    )
-    for measure, column in ((0, "business_bucket"), (1, "calendar_bucket")):
-        conn.execute(
-            text(
-                "INSERT INTO reason_close_bucket (organization_id, measure, day, row_key, bucket,"
-                " conversations)"
-                f" SELECT :org, {measure}, day, row_key, {column}, {sign} * COUNT(*)"
-                f" FROM close_fact WHERE {scope} AND {column} IS NOT NULL"
-                f" GROUP BY day, row_key, {column}"
-                " ON CONFLICT (organization_id, measure, day, row_key, bucket) DO UPDATE SET"
-                "  conversations = reason_close_bucket.conversations + excluded.conversations"
-            ),
-            org,
-        )
 
 
-def _drop_emptied_close_rollups(conn: Connection, org: dict, where: _Where) -> None:
-    """Delete the rollup rows the subtraction of the scope's old ``close_fact`` rows left at
-    zero: found through those rows' keys, a primary-key probe each (one statement per key, as
-    SQLite probes an IN list only from a plain SELECT)."""
-    scope = f"organization_id = :org AND {where('contact_id')}"
-    for table, key, keys in (
-        ("reason_close_day", "day, row_key, prev_day", "day, row_key, prev_day"),
+def _roll_up_closes(conn: Connection, org: dict, replace: bool) -> None:
+    """Net the stashed cells (:func:`_stash_close_cells`) into ``reason_close_day`` (its rows,
+    and the closed row counted by ``prev_closed_day``) and ``reason_close_bucket``: only the
+    cells that changed are written, and (``replace``) those left at zero deleted, found by the
+    stashed keys (a primary-key probe each)."""
+    cells = _CLOSE_CELLS
+    for table, columns, keys, picked in (
+        ("reason_close_day", "day, row_key, prev_day", "day, row_key, prev_day", "TRUE"),
         ("reason_close_day", "day, row_key, prev_day",
-         f"day, {CLOSED_ROW_KEY}, prev_closed_day"),
-        ("reason_close_bucket", "measure, day, row_key, bucket", "0, day, row_key, business_bucket"),
-        ("reason_close_bucket", "measure, day, row_key, bucket", "1, day, row_key, calendar_bucket"),
+         f"day, {CLOSED_ROW_KEY}, prev_closed_day", "prev_closed_day IS NOT NULL"),
+        ("reason_close_bucket", "measure, day, row_key, bucket",
+         "0, day, row_key, business_bucket", "business_bucket IS NOT NULL"),
+        ("reason_close_bucket", "measure, day, row_key, bucket",
+         "1, day, row_key, calendar_bucket", "calendar_bucket IS NOT NULL"),
     ):
+        grouped = ", ".join(k for k in keys.split(", ") if not k.lstrip("-").isdigit())
         conn.execute(
             text(
-                f"DELETE FROM {table} WHERE organization_id = :org AND ({key}) IN ("
-                f" SELECT {keys} FROM close_fact WHERE {scope}) AND conversations = 0"
+                f"INSERT INTO {table} (organization_id, {columns}, conversations)"
+                f" SELECT :org, {keys}, SUM(n) FROM {cells} WHERE {picked}"
+                f" GROUP BY {grouped} HAVING SUM(n) <> 0"
+                f" ON CONFLICT (organization_id, {columns}) DO UPDATE SET"
+                f"  conversations = {table}.conversations + excluded.conversations"
             ),
             org,
         )
+        if replace:
+            conn.execute(
+                text(
+                    f"DELETE FROM {table} WHERE organization_id = :org AND ({columns}) IN ("
+                    f" SELECT {keys} FROM {cells} WHERE n < 0 AND {picked})"
+                    " AND conversations = 0"
+                ),
+                org,
+            )
 
 
 def _by_conversation_and_answer(row: tuple) -> tuple:
