@@ -27,6 +27,13 @@ from .activity import (
     sends_series,
 )
 from .auth import Principal
+from .campaigns import (
+    CampaignReach,
+    campaign_gaps_apply,
+    campaign_rank,
+    campaign_reach,
+    journey_track,
+)
 from .closing import (
     ClosingReasonRule,
     ReasonInfo,
@@ -41,6 +48,8 @@ from .geo import STATES, UNKNOWN_STATE
 from .hookspecs import hookimpl, hookspec
 from .models import (
     ALL_CHANNELS,
+    CAMPAIGN_RANKS,
+    CAMPAIGN_STATUS_RANK,
     CHANNELS,
     CLOSED_ROW_KEY,
     MONEY_SCALE,
@@ -54,6 +63,7 @@ from .models import (
     BusinessSchedule,
     BuyerDay,
     Campaign,
+    CampaignGap,
     CampaignSend,
     CloseFact,
     ClosingReason,

@@ -82,17 +82,21 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from . import business_hours, geo
+from .campaigns import campaign_rank_sql
 from .db import Database
 from .models import (
     ACTIVITY_MEASURES,
     ALL_CHANNELS,
     ALL_STATES,
     BY_STATE,
+    CAMPAIGN_RANKS,
     CLOSED_ROW_KEY,
     CONVERSATION_DAY_COUNTS,
     EFFECTIVE_MESSAGE_CHANNELS,
     GAP_CAP,
+    JOURNEY_TRACK_PREFIX,
     NO_ADVISOR,
+    NO_JOURNEY_TRACK,
     NO_NEXT_DAY,
     NO_PREVIOUS_DAY,
     NOT_DELETED,
@@ -198,7 +202,7 @@ def refresh(
             _customer_orders(conn, org, schedules.timezone, where_contact)
             _close_facts(conn, org, schedules.timezone, where_contact)
             _interactions(conn, org, schedules.timezone, where_contact)
-            _campaign_sends(conn, org, where_contact)
+            _campaign_sends(conn, org, schedules.timezone, where_contact)
     conn.execute(
         text("UPDATE organization SET refreshed_at = :now WHERE id = :org"),
         {"now": now, "org": organization_id},
@@ -207,7 +211,7 @@ def refresh(
 
 # The derived tables :func:`rebuild` can recompute alone: the records they are scoped by, and
 # the step that writes them for a range of those (``replace=False``).
-_REBUILDABLE = {"campaign_send": "contact"}
+_REBUILDABLE = {"campaign_send": "contact", "campaign_gap": "contact"}
 
 
 def rebuild(db: Database, organization_id: int, tables: Sequence[str],
@@ -219,20 +223,24 @@ def rebuild(db: Database, organization_id: int, tables: Sequence[str],
     unknown = sorted(set(tables) - set(_REBUILDABLE))
     if unknown:
         raise ValueError(f"cannot rebuild {unknown} alone: use refresh()")
-    steps = {"campaign_send": _campaign_sends}
+    steps = {"campaign_send": _campaign_sends, "campaign_gap": _campaign_sends}
 
     def fn(conn: Connection) -> None:
         plan_for_cached_pages(conn)
         org = {"org": organization_id}
+        timezone = conn.execute(
+            text("SELECT timezone FROM organization WHERE id = :org"), org
+        ).scalar_one()
         for table in tables:
             conn.execute(text(f"DELETE FROM {table} WHERE organization_id = :org"), org)
-            scope = _REBUILDABLE[table]
+        for step in dict.fromkeys(steps[table] for table in tables):  # each step once
+            scope = _REBUILDABLE[next(t for t in tables if steps[t] is step)]
             max_id = conn.execute(
                 text(f"SELECT COALESCE(MAX(id), 0) FROM {scope} WHERE organization_id = :org"),
                 org,
             ).scalar()
             for lo in range(1, max_id + 1, RANGE_SIZE):
-                steps[table](conn, org, _range(lo, lo + RANGE_SIZE - 1), replace=False)
+                step(conn, org, timezone, _range(lo, lo + RANGE_SIZE - 1), replace=False)
         conn.execute(
             text("UPDATE organization SET refreshed_at = :now WHERE id = :org"),
             {"now": int(time.time()) if now is None else now, "org": organization_id},
@@ -284,7 +292,7 @@ _FACT_TABLES = (
     "close_fact", "reason_close_day", "reason_close_bucket", "contact_activity", "contact_day",
     "activity_gap", "conversation_day", "customer_orders", "order_day", "customer_cell", "order_day_total", "buyer_day", "response_interval",
     "response_bucket", "first_response_bucket", "interaction", "interaction_day",
-    "conversation_hour", "campaign_send",
+    "conversation_hour", "campaign_send", "campaign_gap",
 )
 
 
@@ -333,10 +341,8 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
                 if step is _states:
                     step(conn, org, where)
                 elif step in (_contact_days, _contact_activity, _customer_orders, _close_facts,
-                              _interactions):
+                              _interactions, _campaign_sends):
                     step(conn, org, schedules.timezone, where, replace=False)
-                elif step is _campaign_sends:
-                    step(conn, org, where, replace=False)
                 elif step is _intervals:
                     step(conn, org, schedules, where, replace=False)
                 elif step is _conversation_hours:
@@ -761,34 +767,123 @@ def _interactions(conn: Connection, org: dict, timezone: str, where: _Where,
         )
 
 
-def _campaign_sends(conn: Connection, org: dict, where: _Where, replace: bool = True) -> None:
+def _campaign_sends(conn: Connection, org: dict, timezone: str, where: _Where,
+                    replace: bool = True) -> None:
     """Rebuild the ``campaign_send`` rows of the contacts in scope from their campaign messages
-    (outbound, with a campaign), each with the contact's first commercial conversation started
-    and first order placed at or after it (``replace=False``: the caller emptied the table).
-    A funnel's conversion (SPEC 6.2: within the attribution window after a campaign message,
-    and by asOf) is then a comparison on the row: the first event after the message is inside
-    the window exactly when some event is."""
+    (outbound, with a campaign), each with its local day and the contact's first commercial
+    conversation started and first order placed at or after it, and bring ``campaign_gap``
+    along: the old rows' cells subtracted (``replace=False``: the caller emptied both tables),
+    the new ones' added. A funnel's conversion (SPEC 6.2: within the attribution window after a
+    campaign message, and by asOf) is then a comparison on the row: the first event after the
+    message is inside the window exactly when some event is."""
+    _stash_campaign_cells(conn, org, where, sign=-1 if replace else 0)
     if replace:
         conn.execute(
             text("DELETE FROM campaign_send"
                  f" WHERE organization_id = :org AND {where('contact_id')}"),
             org,
         )
+    sends = (
+        f"organization_id = :org AND {where('contact_id')}"
+        " AND campaign_id IS NOT NULL AND direction = 'OUTBOUND'"
+    )
+    lo, hi = conn.execute(
+        text(f"SELECT MIN(sent_at), MAX(sent_at) FROM message WHERE {sends}"), org
+    ).one()
+    if lo is not None:
+        day = _local_day_sql("m.sent_at", timezone, int(lo), int(hi) + 1)
+        conn.execute(
+            text(
+                "INSERT INTO campaign_send (organization_id, message_id, contact_id, campaign_id,"
+                " journey, channel, status, sent_at, day, next_commercial_at, next_order_at)"
+                " SELECT :org, m.id, m.contact_id, m.campaign_id, k.journey, m.channel, m.status,"
+                f"  m.sent_at, {day},"
+                "  (SELECT MIN(v.started_at) FROM conversation v WHERE v.organization_id = :org"
+                "   AND v.contact_id = m.contact_id AND v.kind = 'COMMERCIAL'"
+                "   AND v.started_at >= m.sent_at),"
+                "  (SELECT MIN(o.ordered_at) FROM sales_order o WHERE o.organization_id = :org"
+                "   AND o.contact_id = m.contact_id AND o.ordered_at >= m.sent_at)"
+                " FROM message m JOIN campaign k"
+                "  ON k.organization_id = m.organization_id AND k.id = m.campaign_id"
+                f" WHERE m.organization_id = :org AND {where('m.contact_id')}"
+                "  AND m.campaign_id IS NOT NULL AND m.direction = 'OUTBOUND'"
+            ),
+            org,
+        )
+        _stash_campaign_cells(conn, org, where, sign=1)
+    _roll_up_campaign_cells(conn, org, replace)
+
+
+# The scope's campaign_gap cells: the replaced sends' negated, the new ones' added (a temporary
+# table: per connection, emptied before each use)
+_CAMPAIGN_CELLS = "tablero_campaign_cells"
+
+
+def _stash_campaign_cells(conn: Connection, org: dict, where: _Where, sign: int) -> None:
+    """The ``campaign_gap`` cells of the scope's ``campaign_send`` rows into
+    :data:`_CAMPAIGN_CELLS`, times ``sign`` (0: only empty it). Each contact's distinct
+    (channel and ``'*'``, track, day): the status ranks its sends reach and their campaigns'
+    journeys, each with the gap since the contact's previous day of that track."""
+    if sign <= 0:
+        conn.execute(text(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_CAMPAIGN_CELLS} (channel TEXT, track TEXT,"
+            " day INTEGER, gap INTEGER, n BIGINT)"
+        ))
+        conn.execute(text(f"DELETE FROM {_CAMPAIGN_CELLS}"))
+        if sign == 0:
+            return
+    rank = campaign_rank_sql("s.status")
+    journey = (  # as stored on the send: what its cells counted, whatever the campaign says now
+        f"CASE WHEN s.journey IS NULL THEN '{NO_JOURNEY_TRACK}'"
+        f" ELSE '{JOURNEY_TRACK_PREFIX}' || s.journey END"
+    )
+    arms = []
+    for channel in ("channel", f"'{ALL_CHANNELS}'"):
+        for level in CAMPAIGN_RANKS:
+            only = f" WHERE r >= {level}" if level > 1 else ""
+            arms.append(f"SELECT contact_id, {channel} AS channel, '{level}' AS track, day"
+                        f" FROM scope_sends{only}")
+        arms.append(f"SELECT contact_id, {channel}, jt, day FROM scope_sends")
+    gap = (f"CASE WHEN prev IS NULL OR day - prev >= {GAP_CAP} THEN {GAP_CAP}"
+           " ELSE day - prev END")
     conn.execute(
         text(
-            "INSERT INTO campaign_send (organization_id, message_id, contact_id, campaign_id,"
-            " channel, status, sent_at, next_commercial_at, next_order_at)"
-            " SELECT :org, m.id, m.contact_id, m.campaign_id, m.channel, m.status, m.sent_at,"
-            "  (SELECT MIN(v.started_at) FROM conversation v WHERE v.organization_id = :org"
-            "   AND v.contact_id = m.contact_id AND v.kind = 'COMMERCIAL'"
-            "   AND v.started_at >= m.sent_at),"
-            "  (SELECT MIN(o.ordered_at) FROM sales_order o WHERE o.organization_id = :org"
-            "   AND o.contact_id = m.contact_id AND o.ordered_at >= m.sent_at)"
-            f" FROM message m WHERE m.organization_id = :org AND {where('m.contact_id')}"
-            "  AND m.campaign_id IS NOT NULL AND m.direction = 'OUTBOUND'"
+            "WITH scope_sends AS MATERIALIZED ("
+            f" SELECT s.contact_id, s.channel, s.day, {rank} AS r, {journey} AS jt"
+            f" FROM campaign_send s WHERE s.organization_id = :org AND {where('s.contact_id')})"
+            f" INSERT INTO {_CAMPAIGN_CELLS} (channel, track, day, gap, n)"
+            f" SELECT channel, track, day, {gap} AS gap, {sign} * COUNT(*) FROM ("
+            "  SELECT channel, track, day,"
+            "   LAG(day) OVER (PARTITION BY contact_id, channel, track ORDER BY day) AS prev"
+            f"  FROM ({' UNION '.join(arms)}) tracks"
+            " ) gaps GROUP BY channel, track, day, 4"
         ),
         org,
     )
+
+
+def _roll_up_campaign_cells(conn: Connection, org: dict, replace: bool) -> None:
+    """Net the stashed cells into ``campaign_gap``: only the cells that changed are written,
+    and (``replace``) those left at zero deleted, found by the stashed keys."""
+    key = "channel, track, day, gap"
+    conn.execute(
+        text(
+            f"INSERT INTO campaign_gap (organization_id, {key}, contacts)"
+            f" SELECT :org, {key}, SUM(n) FROM {_CAMPAIGN_CELLS}"
+            f" GROUP BY {key} HAVING SUM(n) <> 0"
+            f" ON CONFLICT (organization_id, {key}) DO UPDATE SET"
+            "  contacts = campaign_gap.contacts + excluded.contacts"
+        ),
+        org,
+    )
+    if replace:
+        conn.execute(
+            text(
+                f"DELETE FROM campaign_gap WHERE organization_id = :org AND ({key}) IN ("
+                f" SELECT {key} FROM {_CAMPAIGN_CELLS} WHERE n < 0) AND contacts = 0"
+            ),
+            org,
+        )
 
 
 def _roll_up_interactions(conn: Connection, org: dict, scope: str, sign: int) -> None:

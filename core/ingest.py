@@ -73,6 +73,7 @@ from .models import (
     STATUSES,
     BusinessSchedule,
     Campaign,
+    CampaignSend,
     CloseFact,
     ClosingReason,
     Contact,
@@ -1144,6 +1145,10 @@ def _store_chunk(
     # A reason whose "closes" changes: its conversations' close facts (which conversations
     # count as closed) are recomputed, with their contacts'.
     reclosed_contacts = _contacts_of_reasons_whose_closes_changes(conn, org_id, reasons)
+    # A campaign whose journey changes: its contacts' campaign sends count in another journey.
+    rejourneyed_contacts = _contacts_of_campaigns_whose_journey_changes(
+        conn, org_id, records["campaign"]
+    )
 
     # 4. Upsert, referenced tables first.
     for tname in _ID_TYPES:
@@ -1194,6 +1199,7 @@ def _store_chunk(
                 contact_ids.update(r[at_contact] for r in owned)
         contact_ids.update(old_conversation_contacts)
         contact_ids.update(reclosed_contacts)
+        contact_ids.update(rejourneyed_contacts)
         for contact_id, conversation_id in old_message_refs:
             contact_ids.add(contact_id)
             if conversation_id is not None:
@@ -1225,6 +1231,32 @@ def _contacts_of_reasons_whose_closes_changes(conn: Connection, org_id: int, rea
     return list(conn.execute(
         select(CloseFact.contact_id).distinct().where(
             CloseFact.organization_id == org_id, CloseFact.row_key.in_(changed)
+        )
+    ).scalars())
+
+
+def _contacts_of_campaigns_whose_journey_changes(
+    conn: Connection, org_id: int, campaigns
+) -> list[int]:
+    """The contacts sent messages of a stored campaign this batch moves to another journey (read
+    before the upsert): their ``campaign_gap`` journey cells change."""
+    new_journeys = {
+        ext: rec.get("journey") for ext, (_, rec) in campaigns.items() if rec is not None
+    }
+    changed = []
+    for part in _chunks_of(list(new_journeys)):
+        for id_, ext, journey in conn.execute(
+            select(Campaign.id, Campaign.external_id, Campaign.journey).where(
+                Campaign.organization_id == org_id, Campaign.external_id.in_(part)
+            )
+        ):
+            if journey != new_journeys[ext]:
+                changed.append(id_)
+    if not changed:
+        return []
+    return list(conn.execute(
+        select(CampaignSend.contact_id).distinct().where(
+            CampaignSend.organization_id == org_id, CampaignSend.campaign_id.in_(changed)
         )
     ).scalars())
 

@@ -389,8 +389,8 @@ class CampaignSend(SQLModel, table=True):
     __table_args__ = (
         Index(
             "ix_campaign_send_org_sent",
-            "organization_id", "sent_at", "contact_id", "campaign_id", "channel", "status",
-            "next_commercial_at", "next_order_at",
+            "organization_id", "sent_at", "contact_id", "campaign_id", "journey", "channel",
+            "status", "next_commercial_at", "next_order_at",
         ),
         Index("ix_campaign_send_org_contact", "organization_id", "contact_id"),
         {"sqlite_with_rowid": False},
@@ -399,11 +399,49 @@ class CampaignSend(SQLModel, table=True):
     message_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     contact_id: int
     campaign_id: int
+    journey: str | None = None  # the campaign's, as counted in campaign_gap
     channel: str
     status: str | None = None
     sent_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    day: int  # local day sent (days since 1970-01-01 in the organization's time zone)
     next_commercial_at: int | None = _epoch(nullable=True)
     next_order_at: int | None = _epoch(nullable=True)
+
+
+# How far a campaign message got (SPEC 6.2): the stored status is the furthest one reached, so
+# a READ message was delivered even without a DELIVERED record. SENT, FAILED and no status reach
+# only the first level.
+CAMPAIGN_STATUS_RANK: dict[str, int] = {
+    "SENT": 1,
+    "FAILED": 1,
+    "DELIVERED": 2,
+    "READ": 3,
+    "CLICKED": 4,
+    "REPLIED": 4,
+}
+CAMPAIGN_RANKS = (1, 2, 3, 4)
+NO_JOURNEY_TRACK = "j"  # campaign_gap.track of the campaigns without a journey
+JOURNEY_TRACK_PREFIX = "j:"  # campaign_gap.track of a journey: the prefix and its name
+
+
+class CampaignGap(SQLModel, table=True):
+    """derived rollup of ``campaign_send``: per channel (or ``'*'``), track, local day and gap,
+    the contacts whose sends of the track fall on that day, ``gap`` days after their previous
+    day with one (capped at :data:`GAP_CAP`). A track is a status rank ``'1'``..``'4'`` (a send
+    reaching it: :data:`CAMPAIGN_STATUS_RANK` at least that) or a journey (``'j:'`` + its name;
+    ``'j'``: campaigns without one). A window ``[a, b)`` of days holds the distinct contacts
+    ``SUM(contacts) WHERE a <= day < b AND gap > day - a`` (each contact's first day there),
+    as :class:`ActivityGap` does; kept by subtracting a rebuilt contact's old cells and adding
+    its new ones."""
+
+    __tablename__ = "campaign_gap"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    channel: str = Field(primary_key=True)
+    track: str = Field(primary_key=True)
+    day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    gap: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    contacts: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 NO_ADVISOR = -1  # interaction.advisor_id of an effective contact without an advisor
@@ -813,6 +851,7 @@ TENANT_TABLES = [
     Conversation,
     Message,
     CampaignSend,
+    CampaignGap,
     ResponseInterval,
     ResponseBucket,
     Interaction,

@@ -324,6 +324,9 @@ def test_upgrading_past_0012_rebuilds_only_the_campaign_sends(tmp_path):
         sends = conn.execute(text(
             "SELECT organization_id, message_id, contact_id, campaign_id, channel, status,"
             " sent_at, next_commercial_at, next_order_at FROM campaign_send ORDER BY 1")).all()
+        gaps = conn.execute(text(
+            "SELECT channel, track, day, gap, contacts FROM campaign_gap WHERE organization_id = 1"
+            " ORDER BY 1, 2")).all()
         activity = conn.execute(text(
             "SELECT DISTINCT organization_id FROM contact_activity ORDER BY 1")).all()
         refreshed = conn.execute(text(
@@ -332,6 +335,11 @@ def test_upgrading_past_0012_rebuilds_only_the_campaign_sends(tmp_path):
     engine.dispose()
     assert [tuple(r) for r in sends] == [
         (org, 1, 1, 1, "WHATSAPP", "READ", 1794000000, 1794003600, 1794172800) for org in (1, 2)
+    ]
+    # 2026-11-06 18:20 in São Paulo: day 20763; READ reaches ranks 1-3; no journey ("j")
+    day = 20763
+    assert [tuple(r) for r in gaps] == [
+        (channel, track, day, 186, 1) for channel in ("*", "WHATSAPP") for track in "123j"
     ]
     # "current" got only its campaign sends; "waiting" the whole refresh (its activity too)
     assert [tuple(r) for r in activity] == [(2,)]

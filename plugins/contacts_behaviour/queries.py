@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import Select, and_, case, func, literal, null, select, union_all
+from sqlalchemy import Select, and_, case, exists, func, literal, null, select, union_all
 from sqlalchemy.engine import Connection
 from tablero import (
+    CAMPAIGN_RANKS,
     AttentionDistribution,
     BadUserInput,
     Campaign,
@@ -32,6 +33,9 @@ from tablero import (
     attention_distribution,
     bucket_index,
     bucket_starts,
+    campaign_gaps_apply,
+    campaign_rank,
+    campaign_reach,
     contact_activity,
     contact_base_at,
     daily_volume,
@@ -50,7 +54,9 @@ from . import stages
 from .stages import (
     DAY_SECONDS,
     DEFAULT_ATTRIBUTION_DAYS,
+    DEFAULT_STAGES,
     MAX_ATTRIBUTION_DAYS,
+    STATUS_RANK,
     FunnelScope,
     FunnelStage,
     campaign_message_conditions,
@@ -125,14 +131,20 @@ def message_funnel(
 ) -> ContactsBehaviourMessageFunnel:
     """Distinct contacts at each funnel level, for campaign messages sent in the period."""
     window, as_of = days * DAY_SECONDS, f.period.as_of_ts
-    scope = FunnelScope(
-        filters=f,
-        range=f.current,
-        contacts=reached_contacts(f, f.current, window, as_of),
-        attribution_seconds=window,
-        as_of_ts=as_of,
-    )
-    counts = level_counts(conn, scope, stages)
+    if _reads_gaps(f) and tuple(stages) == DEFAULT_STAGES:
+        # the default levels: ranks 1..4 from the gaps, then those of rank 4 converted
+        reach = campaign_reach(conn, f, f.current)
+        counts = [reach.ranks[rank] for rank in CAMPAIGN_RANKS]
+        counts.append(_converted_and_interacted(conn, f, window, as_of))
+    else:
+        scope = FunnelScope(
+            filters=f,
+            range=f.current,
+            contacts=reached_contacts(f, f.current, window, as_of),
+            attribution_seconds=window,
+            as_of_ts=as_of,
+        )
+        counts = level_counts(conn, scope, stages)
     levels = []
     for i, (stage, count) in enumerate(zip(stages, counts)):
         above = counts[i - 1] if i else count
@@ -147,6 +159,67 @@ def message_funnel(
             )
         )
     return ContactsBehaviourMessageFunnel(attribution_days=days, levels=levels)
+
+
+def _reads_gaps(f: ReportFilters) -> bool:
+    """The funnels read the campaign gaps (per organization and channel) for these filters."""
+    return stages.READ_FACTS and campaign_gaps_apply(f, f.current)
+
+
+def _converted_and_interacted(conn: Connection, f: ReportFilters, window: int, as_of: int) -> int:
+    """Contacts with a campaign message of the period followed by a commercial conversation or
+    an order within the window (by asOf), and with one clicked or replied: the converted level
+    of the default funnel. Only the converted messages' contacts are grouped (a scan of the
+    period's sends, then a probe of each such contact's sends)."""
+    s = CampaignSend.__table__.c
+    e = CampaignSend.__table__.alias("interacted_send")
+    converted = (
+        select(s.contact_id)
+        .where(*send_conditions(f, f.current), send_converted(window, as_of))
+        .distinct()
+        .subquery("converted")
+    )
+    channel = [] if f.channel is None else [e.c.channel == f.channel]
+    interacted = exists().where(
+        e.c.organization_id == f.organization_id,
+        e.c.contact_id == converted.c.contact_id,
+        e.c.sent_at >= f.current.start_ts,
+        e.c.sent_at < f.current.end_ts,
+        *channel,
+        campaign_rank(e.c.status) >= STATUS_RANK["CLICKED"],
+    )
+    return int(
+        conn.execute(select(func.count()).select_from(converted).where(interacted)).scalar()
+        or 0
+    )
+
+
+def _journeys_from_gaps(
+    conn: Connection, f: ReportFilters, window: int
+) -> tuple[dict[str | None, int], int, dict[str | None, int], int]:
+    """Reached contacts per journey and overall from the campaign gaps; the converted from the
+    period's sends followed by a commercial conversation within the window (only those grouped,
+    per journey and overall, in one statement)."""
+    reach = campaign_reach(conn, f, f.current)
+    s = CampaignSend.__table__.c
+    pairs = (
+        select(s.journey, s.contact_id)
+        .where(
+            *send_conditions(f, f.current),
+            send_converted(window, f.period.as_of_ts, orders=False),
+        )
+        .distinct()
+        .cte("converted_pairs")
+    )
+    rows = conn.execute(
+        union_all(
+            select(literal(0), pairs.c.journey, func.count()).group_by(pairs.c.journey),
+            select(literal(1), null(), func.count(func.distinct(pairs.c.contact_id))),
+        )
+    ).all()
+    converted = {j: int(n) for is_total, j, n in rows if not is_total}
+    converted_total = next(int(n) for is_total, _, n in rows if is_total)
+    return reach.journeys, reach.ranks[1], converted, converted_total
 
 
 def _per_journey(
@@ -199,32 +272,22 @@ def _journeys_from_sends(
     conn: Connection, f: ReportFilters, window: int
 ) -> tuple[dict[str | None, int], int, dict[str | None, int], int]:
     """Reached and converted contacts per journey and overall, in one statement over
-    ``campaign_send``: the period's (campaign, contact) pairs, each converted when one of its
+    ``campaign_send``: the period's (journey, contact) pairs, each converted when one of its
     messages was followed by a commercial conversation within the window and by asOf."""
     s = CampaignSend.__table__.c
     converted = case((send_converted(window, f.period.as_of_ts, orders=False), 1), else_=0)
-    pairs = (
-        select(s.campaign_id, s.contact_id, func.max(converted).label("converted"))
+    # the journey as counted on each send (kept current when a campaign changes journey)
+    journey_contacts = (
+        select(s.journey, s.contact_id, func.max(converted).label("converted"))
         .where(*send_conditions(f, f.current))
-        .group_by(s.campaign_id, s.contact_id)
-        .cte("campaign_contacts")
+        .group_by(s.journey, s.contact_id)
+        .cte("journey_contacts")
         .prefix_with("MATERIALIZED")
     )
-    k = Campaign.__table__.c
-    journey_contacts = (
-        select(k.journey, pairs.c.contact_id, func.max(pairs.c.converted).label("converted"))
-        .select_from(
-            pairs.join(
-                Campaign,
-                and_(k.organization_id == f.organization_id, k.id == pairs.c.campaign_id),
-            )
-        )
-        .group_by(k.journey, pairs.c.contact_id)
-        .subquery()
-    )
     contacts = (
-        select(pairs.c.contact_id, func.max(pairs.c.converted).label("converted"))
-        .group_by(pairs.c.contact_id)
+        select(journey_contacts.c.contact_id,
+               func.max(journey_contacts.c.converted).label("converted"))
+        .group_by(journey_contacts.c.contact_id)
         .subquery()
     )
     rows = conn.execute(
@@ -249,7 +312,8 @@ def journey_funnel(conn: Connection, f: ReportFilters, days: int) -> ContactsBeh
     cur = f.current
     window = days * DAY_SECONDS
     if stages.READ_FACTS:
-        reached, reached_total, converted, converted_total = _journeys_from_sends(conn, f, window)
+        read = _journeys_from_gaps if _reads_gaps(f) else _journeys_from_sends
+        reached, reached_total, converted, converted_total = read(conn, f, window)
         return _journey_rows(days, reached, reached_total, converted, converted_total)
     m = Message.__table__.c
     reached, reached_total = _per_journey(

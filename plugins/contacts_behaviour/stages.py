@@ -33,6 +33,7 @@ from sqlalchemy import Select, and_, case, exists, func, literal_column, or_, se
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 from tablero import (
+    CAMPAIGN_STATUS_RANK,
     CampaignSend,
     Conversation,
     DateRange,
@@ -40,23 +41,17 @@ from tablero import (
     ReportFilters,
     SalesOrder,
     StartupError,
+    campaign_rank,
 )
 
 DAY_SECONDS = 86_400
 DEFAULT_ATTRIBUTION_DAYS = 7
 MAX_ATTRIBUTION_DAYS = 90
 
-# How far a campaign message got. The stored status is the furthest one reached, so a READ
-# message was delivered even without a DELIVERED record. SENT, FAILED and no status reach only
-# the first level ("sent").
-STATUS_RANK: dict[str, int] = {
-    "SENT": 1,
-    "FAILED": 1,
-    "DELIVERED": 2,
-    "READ": 3,
-    "CLICKED": 4,
-    "REPLIED": 4,
-}
+# How far a campaign message got (the core's ranks: the stored status is the furthest one
+# reached, so a READ message was delivered even without a DELIVERED record; SENT, FAILED and no
+# status reach only the first level, "sent").
+STATUS_RANK: dict[str, int] = dict(CAMPAIGN_STATUS_RANK)
 
 
 def campaign_message_conditions(
@@ -87,13 +82,7 @@ def campaign_message_conditions(
 
 def furthest_rank(message=Message) -> ColumnElement:
     """SQL: the message's :data:`STATUS_RANK` (1 for anything not delivered)."""
-    status = getattr(message, "__table__", message).c.status
-    return case(
-        (status.in_(("CLICKED", "REPLIED")), 4),
-        (status == "READ", 3),
-        (status == "DELIVERED", 2),
-        else_=1,
-    )
+    return campaign_rank(getattr(message, "__table__", message).c.status)
 
 
 # The funnels read the campaign sends' facts (``campaign_send``: one row per campaign message,

@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 
 import pytest
 import tablero.activity
+import tablero.campaigns
 from tablero import SalesOrder, StartupError, hookimpl
 from tablero.ingest import ingest_records
 from tablero.plugin_manager import Registry, make_plugin_manager
@@ -401,6 +402,10 @@ FUNNEL_CASES = {
     "group_g2": ({"group": "g2"}, 8),
     "origin_ads": ({"origin": "ads"}, 7),
     "as_of_nov_9_09h": ({"asOf": "2026-11-09T09:00:00-03:00"}, 7),
+    # asOf's day holds sends before it: five first sends there; a's on Nov 5 is not its first
+    "as_of_nov_2_10h30": ({"asOf": "2026-11-02T10:30:00-03:00"}, 7),
+    "as_of_nov_5_10h30": ({"asOf": "2026-11-05T10:30:00-03:00"}, 7),
+    "as_of_nov_6_whatsapp": ({"asOf": "2026-11-06T12:00:00-03:00", "channel": "WHATSAPP"}, 7),
     "last_30_days": ({"period": {"preset": "LAST_30_DAYS"}}, 7),
 }
 FUNNELS = """
@@ -418,9 +423,11 @@ query Funnels($f: ReportFiltersInput, $days: Int!) {
 
 @pytest.mark.parametrize("case", sorted(FUNNEL_CASES))
 def test_the_campaign_sends_and_the_messages_give_the_same_funnels(api, db, monkeypatch, case):
-    """Read once from ``campaign_send`` (each campaign message with its contact's next
-    commercial conversation and order) and once from the messages, conversations and orders
-    themselves: the same funnels; the first reading touches no message row."""
+    """Read three ways: from the ``campaign_gap`` rollup (where no group or origin filter
+    applies; the part of asOf's day before it from the sends), from ``campaign_send`` (each
+    campaign message with its contact's next commercial conversation and order) and from the
+    messages, conversations and orders themselves: the same funnels; the first two touch no
+    message row."""
     from sqlalchemy import event
     from tablero.plugins.contacts_behaviour import stages
 
@@ -431,18 +438,40 @@ def test_the_campaign_sends_and_the_messages_give_the_same_funnels(api, db, monk
     def seen(conn, cursor, statement, *args):
         statements.append(statement)
 
+    def read() -> tuple[dict, list[str]]:
+        statements[:] = []
+        data = api.data(FUNNELS, variables)["contactsBehaviour"]
+        return data, list(statements)
+
     event.listen(db.engine, "before_cursor_execute", seen)
     try:
-        from_sends = api.data(FUNNELS, variables)["contactsBehaviour"]
-        send_statements, statements[:] = list(statements), []
+        from_gaps, gap_statements = read()
+        monkeypatch.setattr(tablero.campaigns, "READ_CAMPAIGN_GAPS", False)
+        from_sends, send_statements = read()
         monkeypatch.setattr(stages, "READ_FACTS", False)
-        from_messages = api.data(FUNNELS, variables)["contactsBehaviour"]
+        from_messages, message_statements = read()
     finally:
         event.remove(db.engine, "before_cursor_execute", seen)
-    assert from_sends == from_messages
-    assert any("FROM campaign_send" in s for s in send_statements)
-    assert not any("FROM message" in s for s in send_statements)
-    assert not any("campaign_send" in s for s in statements)
+    assert from_gaps == from_sends == from_messages
+    filtered = "group" in filters or "origin" in filters
+    assert any("FROM campaign_gap" in s for s in gap_statements) is not filtered
+    for reading in (gap_statements, send_statements):
+        assert any("FROM campaign_send" in s for s in reading)
+        assert not any("FROM message" in s for s in reading)
+    assert not any("campaign_gap" in s for s in send_statements)
+    assert not any("campaign_send" in s or "campaign_gap" in s for s in message_statements)
+    levels = [level["contacts"] for level in from_gaps["messageFunnel"]["levels"]]
+    journeys = {j["journey"]: j["reachedContacts"] for j in from_gaps["journeyFunnel"]["journeys"]}
+    if case == "as_of_nov_2_10h30":
+        # only the part of Nov 2 before asOf: a (REPLIED) b (READ) d e f (CLICKED) at 10:00;
+        # a's conversation at 11:00 has not happened yet
+        assert levels == [5, 5, 5, 4, 0]
+        assert journeys == {"Welcome": 5}
+    if case == "as_of_nov_5_10h30":
+        # + c (FAILED, Nov 3) and g (SENT, Nov 4); a's second send (Nov 5 10:00) is not a new
+        # contact; a converted (1 h after its REPLIED message), g's order has no interaction
+        assert levels == [7, 5, 5, 4, 1]
+        assert journeys == {"Welcome": 5, None: 1, "Winback": 1}
 
 
 def test_the_campaign_sends_follow_new_and_changed_records(db, make_org, make_api):
@@ -473,6 +502,15 @@ def test_the_campaign_sends_follow_new_and_changed_records(db, make_org, make_ap
     ingest_records(db, org_id, [conversation("v-b", "b", "COMMERCIAL", "2026-11-07 10:00")])
     journey = api.data(FUNNELS, {"f": NOV, "days": 7})["contactsBehaviour"]["journeyFunnel"]
     assert journey["total"] == {"reachedContacts": 1, "commercialContacts": 1}  # moved earlier
+    # the campaign moves to another journey: its contact's sends count there
+    ingest_records(db, org_id, [
+        {"type": "campaign", "id": "k1", "name": "Boas-vindas 1", "channel": "WHATSAPP",
+         "journey": "Onboarding"},
+    ])
+    journey = api.data(FUNNELS, {"f": NOV, "days": 7})["contactsBehaviour"]["journeyFunnel"]
+    assert [(j["journey"], j["reachedContacts"]) for j in journey["journeys"]] == [
+        ("Onboarding", 1)
+    ]
 
 
 def test_the_same_figure_is_the_same_number_everywhere(page):

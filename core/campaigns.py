@@ -1,0 +1,194 @@
+"""Campaign sends: how far each message got, and distinct contacts reached per status and journey.
+
+The contacts behaviour panel's funnels count *distinct contacts* over the campaign messages of a
+period. Two derived tables serve them (both rebuilt per contact at ingestion,
+:mod:`tablero.derived`):
+
+* ``campaign_send``: one row per campaign message with its local day and its contact's next
+  commercial conversation and order (the conversion checks compare those on the row);
+* ``campaign_gap``: per channel, track, day and gap, the contacts whose sends of the track fall
+  on that day (:class:`tablero.models.CampaignGap`). A window's distinct contacts of a track are
+  the rows of its days whose gap reaches back before the window: :func:`campaign_reach` reads
+  a few hundred rows per track instead of every send of the period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, exists, func, literal, or_, select, union_all
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
+
+from .filters import ReportFilters
+from .models import (
+    ALL_CHANNELS,
+    CAMPAIGN_RANKS,
+    CAMPAIGN_STATUS_RANK,
+    GAP_CAP,
+    JOURNEY_TRACK_PREFIX,
+    NO_JOURNEY_TRACK,
+    CampaignGap,
+    CampaignSend,
+)
+from .periods import DateRange, local_midnight
+from .timeseries import epoch_day
+
+READ_CAMPAIGN_GAPS = True
+"""Read distinct contacts from ``campaign_gap`` where :func:`campaign_gaps_apply` (tests turn it
+off to check that ``campaign_send`` gives the same figures)."""
+
+
+def campaign_rank_sql(status: str) -> str:
+    """SQL text: the :data:`CAMPAIGN_STATUS_RANK` of the status column ``status`` (1 for any
+    other or no status)."""
+    def statuses(rank: int) -> str:
+        return ", ".join(f"'{s}'" for s, r in CAMPAIGN_STATUS_RANK.items() if r == rank)
+
+    whens = " ".join(
+        f"WHEN {status} IN ({statuses(rank)}) THEN {rank}"
+        for rank in sorted(set(CAMPAIGN_STATUS_RANK.values()), reverse=True)
+        if rank > 1
+    )
+    return f"(CASE {whens} ELSE 1 END)"
+
+
+def campaign_rank(status) -> ColumnElement[int]:
+    """SQL expression: the :data:`CAMPAIGN_STATUS_RANK` of the status column ``status``."""
+    ranks = sorted(set(CAMPAIGN_STATUS_RANK.values()), reverse=True)
+    return case(
+        *[
+            (status.in_([s for s, r in CAMPAIGN_STATUS_RANK.items() if r == rank]), rank)
+            for rank in ranks
+            if rank > 1
+        ],
+        else_=1,
+    )
+
+
+def journey_track(journey: str | None) -> str:
+    """The ``campaign_gap.track`` of a journey (None: the campaigns without one)."""
+    return NO_JOURNEY_TRACK if journey is None else JOURNEY_TRACK_PREFIX + journey
+
+
+def campaign_gaps_apply(f: ReportFilters, rng: DateRange) -> bool:
+    """``campaign_gap`` can answer for these filters: no group, origin, advisor or AGENT scope
+    (it is kept per organization and channel only) and a window of at most :data:`GAP_CAP`
+    days."""
+    return (
+        READ_CAMPAIGN_GAPS
+        and f.group_id is None
+        and f.origin is None
+        and f.advisor_id is None
+        and f.scope_advisor_id is None
+        and rng.days <= GAP_CAP
+    )
+
+
+@dataclass(frozen=True)
+class CampaignReach:
+    """Distinct contacts sent campaign messages in a window: ``ranks[r]``, those with a message
+    of status rank ``r`` or beyond (``ranks[1]``: every contact sent one); ``journeys[j]``, those
+    sent a message of a campaign of journey ``j`` (None: campaigns without a journey)."""
+
+    ranks: dict[int, int]
+    journeys: dict[str | None, int]
+
+
+def campaign_reach(conn: Connection, f: ReportFilters, rng: DateRange) -> CampaignReach:
+    """:class:`CampaignReach` of the campaign messages sent in ``rng`` under the filters'
+    channel, in one statement: the whole days before the last one from ``campaign_gap``, and
+    the part of a last day cut short by ``rng``'s end (asOf) from ``campaign_send``, a contact
+    counted there when it has no send of the track earlier in the window. Only where
+    :func:`campaign_gaps_apply`."""
+    g = CampaignGap.__table__.c
+    first = epoch_day(rng.start)
+    cut, tail_start = _cut_day(conn, f, rng)
+    whole = select(
+        g.track.label("track"),
+        func.sum(case((g.gap > g.day - first, g.contacts), else_=0)).label("contacts"),
+    ).where(
+        g.organization_id == f.organization_id,
+        g.channel == (f.channel or ALL_CHANNELS),
+        g.day >= first,
+        g.day < epoch_day(cut),
+    ).group_by(g.track)
+    parts = [whole]
+    if tail_start < rng.end_ts:
+        parts += _tail(f, rng.start_ts, tail_start, rng.end_ts)
+    units = union_all(*parts).subquery("units") if len(parts) > 1 else whole.subquery("units")
+    rows = conn.execute(
+        select(units.c.track, func.sum(units.c.contacts)).group_by(units.c.track)
+    ).all()
+    counts = {track: int(n or 0) for track, n in rows}
+    ranks = {rank: counts.get(str(rank), 0) for rank in CAMPAIGN_RANKS}
+    journeys = {
+        (None if track == NO_JOURNEY_TRACK else track[len(JOURNEY_TRACK_PREFIX):]): n
+        for track, n in counts.items()
+        if n and (track == NO_JOURNEY_TRACK or track.startswith(JOURNEY_TRACK_PREFIX))
+    }
+    return CampaignReach(ranks, journeys)
+
+
+def _cut_day(conn: Connection, f: ReportFilters, rng: DateRange):
+    """``(cut, tail_start)``: the first local day of ``rng`` the rollup does not hold wholly, and
+    where its part in ``rng`` starts; a cut day after which nothing was sent is read whole."""
+    tz = ZoneInfo(rng.timezone)
+    cut = datetime.fromtimestamp(rng.end_ts, tz).date()
+    tail_start = max(rng.start_ts, local_midnight(cut, tz))
+    s = CampaignSend.__table__.c
+    if tail_start < rng.end_ts and not conn.execute(
+        select(exists().where(s.organization_id == f.organization_id, s.sent_at >= rng.end_ts))
+    ).scalar():
+        cut, tail_start = cut + timedelta(days=1), rng.end_ts
+    return cut, tail_start
+
+
+def _tail(f: ReportFilters, start_ts: int, tail_start: int, end_ts: int) -> list:
+    """Per track, the contacts sent a message of it in ``[tail_start, end_ts)`` and none in
+    ``[start_ts, tail_start)`` (their first in the window is in the tail): a probe of the
+    contact's sends (``ix_campaign_send_org_contact``) per contact of the tail."""
+    s = CampaignSend.__table__.alias("tail_send")
+    e = CampaignSend.__table__.alias("earlier_send")
+    channel = [] if f.channel is None else [s.c.channel == f.channel]
+    earlier_channel = [] if f.channel is None else [e.c.channel == f.channel]
+    in_tail = [
+        s.c.organization_id == f.organization_id,
+        s.c.sent_at >= tail_start,
+        s.c.sent_at < end_ts,
+        *channel,
+    ]
+
+    def earlier(*conditions):
+        return exists().where(
+            e.c.organization_id == f.organization_id,
+            e.c.contact_id == s.c.contact_id,
+            e.c.sent_at >= start_ts,
+            e.c.sent_at < tail_start,
+            *earlier_channel,
+            *conditions,
+        )
+
+    parts = []
+    for rank in CAMPAIGN_RANKS:
+        reached = [campaign_rank(s.c.status) >= rank] if rank > 1 else []
+        earlier_reached = [campaign_rank(e.c.status) >= rank] if rank > 1 else []
+        parts.append(
+            select(
+                literal(str(rank)).label("track"),
+                func.count(func.distinct(s.c.contact_id)).label("contacts"),
+            ).where(*in_tail, *reached, ~earlier(*earlier_reached))
+        )
+    journey = s.c.journey
+    same_journey = or_(
+        and_(journey.is_(None), e.c.journey.is_(None)), e.c.journey == journey
+    )  # the campaigns without a journey are one track
+    track = case((journey.is_(None), NO_JOURNEY_TRACK), else_=JOURNEY_TRACK_PREFIX + journey)
+    parts.append(
+        select(track.label("track"), func.count(func.distinct(s.c.contact_id)).label("contacts"))
+        .where(*in_tail, ~earlier(same_journey))
+        .group_by(track)
+    )
+    return parts
