@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import Select, and_, case, exists, func, literal, null, select, union_all
+from sqlalchemy import Select, and_, case, func, literal, null, or_, select, union_all
 from sqlalchemy.engine import Connection
 from tablero import (
     CAMPAIGN_RANKS,
@@ -169,29 +169,22 @@ def _reads_gaps(f: ReportFilters) -> bool:
 def _converted_and_interacted(conn: Connection, f: ReportFilters, window: int, as_of: int) -> int:
     """Contacts with a campaign message of the period followed by a commercial conversation or
     an order within the window (by asOf), and with one clicked or replied: the converted level
-    of the default funnel. Only the converted messages' contacts are grouped (a scan of the
-    period's sends, then a probe of each such contact's sends)."""
+    of the default funnel. Only the period's sends that are either are grouped per contact
+    (one pass over the period's index range)."""
     s = CampaignSend.__table__.c
-    e = CampaignSend.__table__.alias("interacted_send")
-    converted = (
+    interacted = campaign_rank(s.status) >= STATUS_RANK["CLICKED"]
+    converted = send_converted(window, as_of)
+    contacts = (
         select(s.contact_id)
-        .where(*send_conditions(f, f.current), send_converted(window, as_of))
-        .distinct()
+        .where(*send_conditions(f, f.current), or_(interacted, converted))
+        .group_by(s.contact_id)
+        .having(
+            func.max(case((interacted, 1), else_=0)) == 1,
+            func.max(case((converted, 1), else_=0)) == 1,
+        )
         .subquery("converted")
     )
-    channel = [] if f.channel is None else [e.c.channel == f.channel]
-    interacted = exists().where(
-        e.c.organization_id == f.organization_id,
-        e.c.contact_id == converted.c.contact_id,
-        e.c.sent_at >= f.current.start_ts,
-        e.c.sent_at < f.current.end_ts,
-        *channel,
-        campaign_rank(e.c.status) >= STATUS_RANK["CLICKED"],
-    )
-    return int(
-        conn.execute(select(func.count()).select_from(converted).where(interacted)).scalar()
-        or 0
-    )
+    return int(conn.execute(select(func.count()).select_from(contacts)).scalar() or 0)
 
 
 def _journeys_from_gaps(
