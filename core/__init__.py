@@ -15,6 +15,7 @@ from .activity import (
     attentions_series,
     contact_activity,
     contact_base_at,
+    conversation_heatmap,
     conversation_counts,
     conversation_days,
     daily_volume,

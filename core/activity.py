@@ -45,6 +45,7 @@ from .models import (
     ContactDay,
     Conversation,
     ConversationDay,
+    ConversationHour,
     Message,
 )
 from .periods import DateRange, local_midnight
@@ -52,11 +53,14 @@ from .timeseries import (
     DAY,
     Comparison,
     Granularity,
+    Heatmap,
     Series,
     bucket_index,
     day_bucket_index,
     epoch_day,
+    heatmap_cells,
     local_seconds,
+    make_heatmap,
     make_series,
 )
 
@@ -697,3 +701,54 @@ def geography(conn: Connection, f: ReportFilters, contact_ids: Select | None = N
         conn.execute(select(k.state, func.count()).where(*conditions).group_by(k.state)).all()
     )
     return _geography(rows)
+
+
+def conversation_heatmap(
+    conn: Connection, f: ReportFilters, rng: DateRange, *, commercial: bool = False
+) -> Heatmap:
+    """Conversations started in ``rng`` (``commercial``: the commercial ones) by local ISO
+    weekday x hour, all 7 x 24 cells: from the ``conversation_hour`` rollup (a row per local
+    hour) when no group, origin or advisor filter applies, the part of a last day cut short by
+    asOf from the conversations; else from the conversations."""
+    c = Conversation.__table__.c
+    weekday, hour = heatmap_cells(c.started_at, rng)
+    weekday, hour = weekday.label("weekday"), hour.label("hour")
+    conditions = [
+        *f.where(Conversation, which=None), c.started_at >= rng.start_ts, c.started_at < rng.end_ts
+    ]
+    if commercial:
+        conditions.append(c.kind == "COMMERCIAL")
+    rollup_applies = READ_GAPS and all(
+        value is None for value in (f.group_id, f.origin, f.advisor_id, f.scope_advisor_id)
+    )
+    if not rollup_applies:
+        rows = conn.execute(
+            select(weekday, hour, func.count()).where(*conditions).group_by(weekday, hour)
+        ).all()
+        return make_heatmap(rows)
+    cut, raw_start = _cut_day(conn, f, rng)
+    h = ConversationHour.__table__.c
+    parts = [
+        select(
+            ((h.hour // 24 + 3) % 7 + 1).label("weekday"),
+            (h.hour % 24).label("hour"),
+            (h.commercial if commercial else h.conversations).label("n"),
+        ).where(
+            h.organization_id == f.organization_id,
+            h.channel == (f.channel or ALL_CHANNELS),
+            h.hour >= epoch_day(rng.start) * 24,
+            h.hour < epoch_day(cut) * 24,
+        )
+    ]
+    if raw_start < rng.end_ts:
+        parts.append(
+            select(weekday, hour, func.count().label("n"))
+            .where(*conditions, c.started_at >= raw_start)
+            .group_by(weekday, hour)
+        )
+    units = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("units")
+    rows = conn.execute(
+        select(units.c.weekday, units.c.hour, func.sum(units.c.n))
+        .group_by(units.c.weekday, units.c.hour)
+    ).all()
+    return make_heatmap(rows)

@@ -211,7 +211,9 @@ def refresh(
 
 # The derived tables :func:`rebuild` can recompute alone: the records they are scoped by, and
 # the step that writes them for a range of those (``replace=False``).
-_REBUILDABLE = {"campaign_send": "contact", "campaign_gap": "contact"}
+_REBUILDABLE = {
+    "campaign_send": "contact", "campaign_gap": "contact", "conversation_hour": "conversation",
+}
 
 
 def rebuild(db: Database, organization_id: int, tables: Sequence[str],
@@ -223,7 +225,11 @@ def rebuild(db: Database, organization_id: int, tables: Sequence[str],
     unknown = sorted(set(tables) - set(_REBUILDABLE))
     if unknown:
         raise ValueError(f"cannot rebuild {unknown} alone: use refresh()")
-    steps = {"campaign_send": _campaign_sends, "campaign_gap": _campaign_sends}
+    steps = {
+        "campaign_send": _campaign_sends,
+        "campaign_gap": _campaign_sends,
+        "conversation_hour": _conversation_hours,
+    }
 
     def fn(conn: Connection) -> None:
         plan_for_cached_pages(conn)
@@ -590,16 +596,21 @@ def _conversation_hours(conn: Connection, org: dict, timezone: str, where: _Wher
     ``started_at`` and the channel copied, the new ones added, emptied rows deleted."""
     scope = f"organization_id = :org AND {where('id')}"
 
+    commercial = "CASE WHEN counted_kind = 'COMMERCIAL' THEN 1 ELSE 0 END"
+
     def roll_up(sign: int) -> None:
         for channel, by in (("counted_channel", "counted_channel, "), (f"'{ALL_CHANNELS}'", "")):
             conn.execute(
                 text(
-                    "INSERT INTO conversation_hour (organization_id, channel, hour, conversations)"
-                    f" SELECT :org, {channel}, started_hour, {sign} * COUNT(*) FROM conversation"
+                    "INSERT INTO conversation_hour (organization_id, channel, hour, conversations,"
+                    " commercial)"
+                    f" SELECT :org, {channel}, started_hour, {sign} * COUNT(*),"
+                    f" {sign} * SUM({commercial}) FROM conversation"
                     f" WHERE {scope} AND started_hour IS NOT NULL"
                     f" GROUP BY {by}started_hour"
                     " ON CONFLICT (organization_id, channel, hour) DO UPDATE SET"
-                    "  conversations = conversation_hour.conversations + excluded.conversations"
+                    "  conversations = conversation_hour.conversations + excluded.conversations,"
+                    "  commercial = conversation_hour.commercial + excluded.commercial"
                 ),
                 org,
             )
@@ -613,9 +624,11 @@ def _conversation_hours(conn: Connection, org: dict, timezone: str, where: _Wher
         hour = _local_hour_sql("started_at", timezone, int(lo), int(hi) + 1)
         conn.execute(
             text(
-                f"UPDATE conversation SET started_hour = {hour}, counted_channel = channel"
+                f"UPDATE conversation SET started_hour = {hour}, counted_channel = channel,"
+                " counted_kind = kind"
                 f" WHERE {scope} AND (started_hour IS NULL OR started_hour <> {hour}"
-                "  OR counted_channel IS NULL OR counted_channel <> channel)"
+                "  OR counted_channel IS NULL OR counted_channel <> channel"
+                "  OR counted_kind IS NULL OR counted_kind <> kind)"
             ),
             org,
         )

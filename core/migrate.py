@@ -19,6 +19,7 @@ _FACTS_ADDED_BY: dict[str, tuple[str, ...] | None] = {
     "0002": None, "0003": None, "0004": None, "0005": None, "0006": None, "0007": None,
     "0008": None, "0009": None, "0010": None, "0011": None,
     "0012": ("campaign_send", "campaign_gap"),
+    "0013": ("conversation_hour",),
 }
 
 

@@ -269,11 +269,13 @@ class Conversation(SQLModel, table=True):
     # its channel, as counted in conversation_hour (kept so a changed one is taken out exactly)
     started_hour: int | None = None
     counted_channel: str | None = None
+    counted_kind: str | None = None  # the kind counted in conversation_hour.commercial
 
 
 class ConversationHour(SQLModel, table=True):
     """derived rollup: conversations started per channel (or ``'*'``) and local hour
-    (``day * 24 + hour``); the busiest-hours heatmap reads a row per hour of the period."""
+    (``day * 24 + hour``), and how many of them are commercial; the busiest-hours and the
+    commercial heatmaps read a row per hour of the period."""
 
     __tablename__ = "conversation_hour"
     __table_args__ = ({"sqlite_with_rowid": False},)
@@ -281,6 +283,7 @@ class ConversationHour(SQLModel, table=True):
     channel: str = Field(primary_key=True)
     hour: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     conversations: int = Field(sa_column=Column(BigInteger, nullable=False))
+    commercial: int = Field(sa_column=Column(BigInteger, nullable=False, server_default="0"))
 
 
 class Message(SQLModel, table=True):

@@ -863,3 +863,34 @@ def test_close_facts_and_their_rollups_follow_every_change(db, make_org):
         (-1, nov(9), none, 1), (-1, nov(10), nov(9), 1), (-1, nov(11), none, 1),
         (-1, nov(11), nov(10), 1), (-1, nov(12), nov(11), 1),
     ]
+
+
+def test_conversation_hours_count_the_commercial_ones_and_follow_a_changed_kind(db, make_org):
+    """conversation_hour counts every conversation started per channel (and '*') and local
+    hour, and the commercial ones; a conversation re-sent as SUPPORT, or moved to another hour
+    and channel, is taken out of its old cell."""
+    org_id, _ = make_org()
+    day = (datetime(2026, 11, 9).date() - datetime(1970, 1, 1).date()).days
+
+    def read():
+        return db.read(lambda conn: [tuple(r) for r in conn.execute(text(
+            "SELECT channel, hour - :day * 24, conversations, commercial FROM conversation_hour"
+            " WHERE organization_id = :org ORDER BY 1, 2"), {"org": org_id, "day": day})])
+
+    load(db, org_id, [
+        contact("c1", "2026-11-01 08:00"),
+        conversation("v1", "c1", "ana", "2026-11-09 10:15"),
+        conversation("v2", "c1", "ana", "2026-11-09 10:45", kind="SUPPORT"),
+        # 23:30 in São Paulo: hour 23 of Nov 9 (02:30 UTC on Nov 10)
+        conversation("v3", "c1", "ana", "2026-11-09 23:30", channel="EMAIL"),
+    ])
+    assert same_as_a_whole_refresh(db, org_id, read) == [
+        ("*", 10, 2, 1), ("*", 23, 1, 1), ("EMAIL", 23, 1, 1), ("WHATSAPP", 10, 2, 1),
+    ]
+    load(db, org_id, [
+        conversation("v1", "c1", "ana", "2026-11-09 10:15", kind="SUPPORT"),
+        conversation("v3", "c1", "ana", "2026-11-09 11:30", channel="WHATSAPP"),
+    ])
+    assert same_as_a_whole_refresh(db, org_id, read) == [
+        ("*", 10, 2, 0), ("*", 11, 1, 1), ("WHATSAPP", 10, 2, 0), ("WHATSAPP", 11, 1, 1),
+    ]

@@ -344,3 +344,32 @@ def test_upgrading_past_0012_rebuilds_only_the_campaign_sends(tmp_path):
     # "current" got only its campaign sends; "waiting" the whole refresh (its activity too)
     assert [tuple(r) for r in activity] == [(2,)]
     assert [tuple(r) for r in refreshed] == [(1, 1), (2, 1)]
+
+
+def test_upgrading_past_0013_rebuilds_the_conversation_hours_with_their_commercial_count(
+    tmp_path,
+):
+    url = f"sqlite:///{tmp_path / 'at-0012.sqlite3'}"
+    upgrade(url, "0012")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO organization (id, key, name, timezone, created_at, refreshed_at)"
+            " VALUES (1, 'acme', 'Acme', 'America/Sao_Paulo', 0, 5)"))
+        conn.execute(text(
+            "INSERT INTO contact (organization_id, id, external_id, created_at)"
+            " VALUES (1, 1, 'c1', 1793070000)"))
+        # both at 2026-11-12 22:30 in São Paulo: day 20769, hour 22; one commercial
+        for vid, kind in ((1, "COMMERCIAL"), (2, "SUPPORT")):
+            conn.execute(text(
+                "INSERT INTO conversation (organization_id, id, external_id, contact_id, kind,"
+                " channel, status, started_at)"
+                f" VALUES (1, {vid}, 'v{vid}', 1, '{kind}', 'WHATSAPP', 'NEW', 1794533400)"))
+    upgrade(url)
+    with engine.connect() as conn:
+        hours = conn.execute(text(
+            "SELECT channel, hour, conversations, commercial FROM conversation_hour"
+            " ORDER BY channel")).all()
+    engine.dispose()
+    hour = 20769 * 24 + 22
+    assert [tuple(r) for r in hours] == [("*", hour, 2, 1), ("WHATSAPP", hour, 2, 1)]

@@ -38,15 +38,14 @@ from tablero import (
     campaign_reach,
     contact_activity,
     contact_base_at,
+    conversation_heatmap,
     daily_volume,
     day_bucket_index,
     epoch_day,
     first_in_gaps,
     first_in_window,
     gaps_apply,
-    heatmap_cells,
     interacting_geography,
-    make_heatmap,
     make_series,
 )
 
@@ -462,13 +461,6 @@ def attentions(conn: Connection, f: ReportFilters) -> AttentionDistribution:
 
 
 def commercial_heatmap(conn: Connection, f: ReportFilters) -> Heatmap:
-    """Commercial conversations started in the period, by local weekday and hour."""
-    c = Conversation.__table__.c
-    weekday, hour = heatmap_cells(c.started_at, f.current)
-    weekday, hour = weekday.label("weekday"), hour.label("hour")
-    rows = conn.execute(
-        select(weekday, hour, func.count())
-        .where(*f.where(Conversation, time_column=c.started_at), c.kind == "COMMERCIAL")
-        .group_by(weekday, hour)
-    ).all()
-    return make_heatmap(rows)
+    """Commercial conversations started in the period, by local weekday and hour (the core's
+    heatmap of conversations started, commercial ones only)."""
+    return conversation_heatmap(conn, f, f.current, commercial=True)
