@@ -173,8 +173,8 @@ def _tail(f: ReportFilters, start_ts: int, tail_start: int, end_ts: int) -> list
 
     parts = []
     for rank in CAMPAIGN_RANKS:
-        reached = [campaign_rank(s.c.status) >= rank] if rank > 1 else []
-        earlier_reached = [campaign_rank(e.c.status) >= rank] if rank > 1 else []
+        reached = [s.c.rank >= rank] if rank > 1 else []
+        earlier_reached = [e.c.rank >= rank] if rank > 1 else []
         parts.append(
             select(
                 literal(str(rank)).label("track"),

@@ -808,18 +808,26 @@ def _campaign_sends(conn: Connection, org: dict, timezone: str, where: _Where,
         conn.execute(
             text(
                 "INSERT INTO campaign_send (organization_id, message_id, contact_id, campaign_id,"
-                " journey, channel, status, sent_at, day, next_commercial_at, next_order_at)"
-                " SELECT :org, m.id, m.contact_id, m.campaign_id, k.journey, m.channel, m.status,"
-                f"  m.sent_at, {day},"
+                " journey, channel, status, rank, sent_at, day, next_commercial_at,"
+                " next_order_at, next_event_at)"
+                " SELECT organization_id, id, contact_id, campaign_id, journey, channel, status,"
+                "  rank, sent_at, day, next_commercial_at, next_order_at,"
+                "  CASE WHEN next_order_at IS NULL OR next_commercial_at <= next_order_at"
+                "   THEN COALESCE(next_commercial_at, next_order_at) ELSE next_order_at END"
+                " FROM ("
+                " SELECT :org AS organization_id, m.id, m.contact_id, m.campaign_id, k.journey,"
+                f"  m.channel, m.status, {campaign_rank_sql('m.status')} AS rank, m.sent_at,"
+                f"  {day} AS day,"
                 "  (SELECT MIN(v.started_at) FROM conversation v WHERE v.organization_id = :org"
                 "   AND v.contact_id = m.contact_id AND v.kind = 'COMMERCIAL'"
-                "   AND v.started_at >= m.sent_at),"
+                "   AND v.started_at >= m.sent_at) AS next_commercial_at,"
                 "  (SELECT MIN(o.ordered_at) FROM sales_order o WHERE o.organization_id = :org"
                 "   AND o.contact_id = m.contact_id AND o.ordered_at >= m.sent_at)"
+                "   AS next_order_at"
                 " FROM message m JOIN campaign k"
                 "  ON k.organization_id = m.organization_id AND k.id = m.campaign_id"
                 f" WHERE m.organization_id = :org AND {where('m.contact_id')}"
-                "  AND m.campaign_id IS NOT NULL AND m.direction = 'OUTBOUND'"
+                "  AND m.campaign_id IS NOT NULL AND m.direction = 'OUTBOUND') sends"
             ),
             org,
         )
@@ -845,7 +853,6 @@ def _stash_campaign_cells(conn: Connection, org: dict, where: _Where, sign: int)
         conn.execute(text(f"DELETE FROM {_CAMPAIGN_CELLS}"))
         if sign == 0:
             return
-    rank = campaign_rank_sql("s.status")
     journey = (  # as stored on the send: what its cells counted, whatever the campaign says now
         f"CASE WHEN s.journey IS NULL THEN '{NO_JOURNEY_TRACK}'"
         f" ELSE '{JOURNEY_TRACK_PREFIX}' || s.journey END"
@@ -862,7 +869,7 @@ def _stash_campaign_cells(conn: Connection, org: dict, where: _Where, sign: int)
     conn.execute(
         text(
             "WITH scope_sends AS MATERIALIZED ("
-            f" SELECT s.contact_id, s.channel, s.day, {rank} AS r, {journey} AS jt"
+            f" SELECT s.contact_id, s.channel, s.day, s.rank AS r, {journey} AS jt"
             f" FROM campaign_send s WHERE s.organization_id = :org AND {where('s.contact_id')})"
             f" INSERT INTO {_CAMPAIGN_CELLS} (channel, track, day, gap, n)"
             f" SELECT channel, track, day, {gap} AS gap, {sign} * COUNT(*) FROM ("

@@ -393,7 +393,7 @@ class CampaignSend(SQLModel, table=True):
         Index(
             "ix_campaign_send_org_sent",
             "organization_id", "sent_at", "contact_id", "campaign_id", "journey", "channel",
-            "status", "next_commercial_at", "next_order_at",
+            "rank", "next_commercial_at", "next_event_at",
         ),
         Index("ix_campaign_send_org_contact", "organization_id", "contact_id"),
         {"sqlite_with_rowid": False},
@@ -405,10 +405,12 @@ class CampaignSend(SQLModel, table=True):
     journey: str | None = None  # the campaign's, as counted in campaign_gap
     channel: str
     status: str | None = None
+    rank: int  # CAMPAIGN_STATUS_RANK of the status (1: not delivered)
     sent_at: int = Field(sa_column=Column(BigInteger, nullable=False))
     day: int  # local day sent (days since 1970-01-01 in the organization's time zone)
     next_commercial_at: int | None = _epoch(nullable=True)
     next_order_at: int | None = _epoch(nullable=True)
+    next_event_at: int | None = _epoch(nullable=True)  # the earlier of the two
 
 
 # How far a campaign message got (SPEC 6.2): the stored status is the furthest one reached, so

@@ -34,7 +34,6 @@ from tablero import (
     bucket_index,
     bucket_starts,
     campaign_gaps_apply,
-    campaign_rank,
     campaign_reach,
     contact_activity,
     contact_base_at,
@@ -171,7 +170,7 @@ def _converted_and_interacted(conn: Connection, f: ReportFilters, window: int, a
     of the default funnel. Only the period's sends that are either are grouped per contact
     (one pass over the period's index range)."""
     s = CampaignSend.__table__.c
-    interacted = campaign_rank(s.status) >= STATUS_RANK["CLICKED"]
+    interacted = s.rank >= STATUS_RANK["CLICKED"]
     converted = send_converted(window, as_of)
     contacts = (
         select(s.contact_id)

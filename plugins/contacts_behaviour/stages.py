@@ -110,9 +110,7 @@ def send_converted(
     def within(event):
         return and_(event <= s.sent_at + int(attribution_seconds), event <= int(as_of_ts))
 
-    return or_(within(s.next_commercial_at), within(s.next_order_at)) if orders else within(
-        s.next_commercial_at
-    )
+    return within(s.next_event_at if orders else s.next_commercial_at)
 
 
 def reached_contacts(
@@ -131,7 +129,7 @@ def reached_contacts(
         return (
             select(
                 s.contact_id.label("contact_id"),
-                func.max(furthest_rank(CampaignSend)).label("furthest"),
+                func.max(CampaignSend.__table__.c.rank).label("furthest"),
                 func.count().label("messages"),
                 func.min(s.sent_at).label("first_sent_at"),
                 func.max(s.sent_at).label("last_sent_at"),

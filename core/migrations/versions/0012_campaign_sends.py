@@ -32,10 +32,12 @@ def upgrade() -> None:
     sa.Column('journey', sa.String(), nullable=True),
     sa.Column('channel', sa.String(), nullable=False),
     sa.Column('status', sa.String(), nullable=True),
+    sa.Column('rank', sa.Integer(), nullable=False),
     sa.Column('sent_at', sa.BigInteger(), nullable=False),
     sa.Column('day', sa.Integer(), nullable=False),
     sa.Column('next_commercial_at', sa.BigInteger(), nullable=True),
     sa.Column('next_order_at', sa.BigInteger(), nullable=True),
+    sa.Column('next_event_at', sa.BigInteger(), nullable=True),
     sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], ),
     sa.PrimaryKeyConstraint('organization_id', 'message_id'),
     sqlite_with_rowid=False
@@ -44,7 +46,7 @@ def upgrade() -> None:
                     ['organization_id', 'contact_id'], unique=False)
     op.create_index('ix_campaign_send_org_sent', 'campaign_send',
                     ['organization_id', 'sent_at', 'contact_id', 'campaign_id', 'journey',
-                     'channel', 'status', 'next_commercial_at', 'next_order_at'], unique=False)
+                     'channel', 'rank', 'next_commercial_at', 'next_event_at'], unique=False)
     op.create_table('campaign_gap',
     sa.Column('organization_id', sa.Integer(), nullable=False),
     sa.Column('channel', sa.String(), nullable=False),
