@@ -704,12 +704,18 @@ def geography(conn: Connection, f: ReportFilters, contact_ids: Select | None = N
 
 
 def conversation_heatmap(
-    conn: Connection, f: ReportFilters, rng: DateRange, *, commercial: bool = False
+    conn: Connection,
+    f: ReportFilters,
+    rng: DateRange,
+    *,
+    commercial: bool = False,
+    rollup: bool = True,
 ) -> Heatmap:
     """Conversations started in ``rng`` (``commercial``: the commercial ones) by local ISO
     weekday x hour, all 7 x 24 cells: from the ``conversation_hour`` rollup (a row per local
-    hour) when no group, origin or advisor filter applies, the part of a last day cut short by
-    asOf from the conversations; else from the conversations."""
+    hour) when no group, origin or advisor filter applies (and ``rollup``, and
+    :data:`READ_GAPS`), the part of a last day cut short by asOf from the conversations; else
+    from the conversations."""
     c = Conversation.__table__.c
     weekday, hour = heatmap_cells(c.started_at, rng)
     weekday, hour = weekday.label("weekday"), hour.label("hour")
@@ -718,7 +724,7 @@ def conversation_heatmap(
     ]
     if commercial:
         conditions.append(c.kind == "COMMERCIAL")
-    rollup_applies = READ_GAPS and all(
+    rollup_applies = rollup and READ_GAPS and all(
         value is None for value in (f.group_id, f.origin, f.advisor_id, f.scope_advisor_id)
     )
     if not rollup_applies:

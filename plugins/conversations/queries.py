@@ -37,7 +37,6 @@ from tablero import (
     ContactDay,
     Conversation,
     ConversationDay,
-    ConversationHour,
     FirstResponseBucket,
     Granularity,
     Heatmap,
@@ -50,13 +49,12 @@ from tablero import (
     Series,
     bucket_index,
     closed_condition,
+    conversation_heatmap,
     day_bucket_index,
     duration_bucket_sql,
     epoch_day,
-    heatmap_cells,
     histogram_medians,
     local_midnight,
-    make_heatmap,
     make_series,
     median,
     organization_reasons,
@@ -599,36 +597,7 @@ def origins(
 
 
 def busiest_hours(conn: Connection, f: ReportFilters) -> Heatmap:
-    """Conversations started in the period, by local ISO weekday x hour: from the
-    ``conversation_hour`` rollup (a row per local hour; the part of asOf's day before asOf from
-    the conversations) when no group, origin or advisor filter applies."""
-    c = Conversation.__table__.c
-    w = day_window(conn, f, c.started_at)
-    weekday, hour = heatmap_cells(c.started_at, f.current)
-    weekday, hour = weekday.label("weekday"), hour.label("hour")
-    conditions = f.where(Conversation, time_column=c.started_at)
-    if w is not None and w.tail_start is not None:
-        conditions = [*conditions, c.started_at >= w.tail_start]
-    from_rows = select(weekday, hour, func.count().label("n")).where(*conditions).group_by(
-        weekday, hour
-    )
-    if w is None:
-        return make_heatmap(conn.execute(from_rows).all())
-    h = ConversationHour.__table__.c
-    day = h.hour // 24
-    from_hours = select(
-        ((day + 3) % 7 + 1).label("weekday"), (h.hour % 24).label("hour"),
-        h.conversations.label("n"),
-    ).where(
-        h.organization_id == w.organization_id,
-        h.channel == (w.channel or ALL_CHANNELS),
-        h.hour >= w.split * 24,
-        h.hour < w.cut * 24,
-    )
-    parts = [from_hours] if w.tail_start is None else [from_hours, from_rows]
-    units = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("units")
-    rows = conn.execute(
-        select(units.c.weekday, units.c.hour, func.sum(units.c.n))
-        .group_by(units.c.weekday, units.c.hour)
-    ).all()
-    return make_heatmap(rows)
+    """Conversations started in the period, by local ISO weekday x hour: the core's heatmap of
+    conversations started (the ``conversation_hour`` rollup when no group, origin or advisor
+    filter applies and :data:`READ_FACTS`; else the conversations)."""
+    return conversation_heatmap(conn, f, f.current, rollup=READ_FACTS)
