@@ -148,8 +148,11 @@ def _cut_day(conn: Connection, f: ReportFilters, rng: DateRange):
 
 def _tail(f: ReportFilters, start_ts: int, tail_start: int, end_ts: int) -> list:
     """Per track, the contacts sent a message of it in ``[tail_start, end_ts)`` and none in
-    ``[start_ts, tail_start)`` (their first in the window is in the tail): a probe of the
-    contact's sends (``ix_campaign_send_org_contact``) per contact of the tail."""
+    ``[start_ts, tail_start)`` (their first in the window is in the tail). The tail's contacts
+    (with their best rank there) are looked up once each among their earlier sends of the
+    window through the covering index ``(organization, contact, sent, rank, channel,
+    journey)``: the best earlier rank decides every rank track; each tail (journey, contact)
+    pair gets a probe of its own."""
     s = CampaignSend.__table__.alias("tail_send")
     e = CampaignSend.__table__.alias("earlier_send")
     channel = [] if f.channel is None else [s.c.channel == f.channel]
@@ -160,35 +163,49 @@ def _tail(f: ReportFilters, start_ts: int, tail_start: int, end_ts: int) -> list
         s.c.sent_at < end_ts,
         *channel,
     ]
-
-    def earlier(*conditions):
-        return exists().where(
-            e.c.organization_id == f.organization_id,
-            e.c.contact_id == s.c.contact_id,
-            e.c.sent_at >= start_ts,
-            e.c.sent_at < tail_start,
-            *earlier_channel,
-            *conditions,
+    earlier = [
+        e.c.organization_id == f.organization_id,
+        e.c.sent_at >= start_ts,
+        e.c.sent_at < tail_start,
+        *earlier_channel,
+    ]
+    tail = (
+        select(s.c.contact_id, func.max(s.c.rank).label("rank"))
+        .where(*in_tail)
+        .group_by(s.c.contact_id)
+        .cte("tail_contacts")
+        .prefix_with("MATERIALIZED")
+    )
+    before = (
+        select(func.max(e.c.rank))
+        .where(*earlier, e.c.contact_id == tail.c.contact_id)
+        .scalar_subquery()
+    )
+    best = (
+        select(tail.c.rank.label("tail_rank"), func.coalesce(before, 0).label("earlier_rank"))
+        .cte("tail_ranks")
+        .prefix_with("MATERIALIZED")
+    )
+    parts = [
+        select(
+            literal(str(rank)).label("track"),
+            func.sum(
+                case((and_(best.c.tail_rank >= rank, best.c.earlier_rank < rank), 1), else_=0)
+            ).label("contacts"),
         )
-
-    parts = []
-    for rank in CAMPAIGN_RANKS:
-        reached = [s.c.rank >= rank] if rank > 1 else []
-        earlier_reached = [e.c.rank >= rank] if rank > 1 else []
-        parts.append(
-            select(
-                literal(str(rank)).label("track"),
-                func.count(func.distinct(s.c.contact_id)).label("contacts"),
-            ).where(*in_tail, *reached, ~earlier(*earlier_reached))
-        )
-    journey = s.c.journey
+        for rank in CAMPAIGN_RANKS
+    ]
+    pairs = select(s.c.journey, s.c.contact_id).where(*in_tail).distinct().subquery("tail_pairs")
+    journey = pairs.c.journey
     same_journey = or_(
         and_(journey.is_(None), e.c.journey.is_(None)), e.c.journey == journey
     )  # the campaigns without a journey are one track
     track = case((journey.is_(None), NO_JOURNEY_TRACK), else_=JOURNEY_TRACK_PREFIX + journey)
     parts.append(
-        select(track.label("track"), func.count(func.distinct(s.c.contact_id)).label("contacts"))
-        .where(*in_tail, ~earlier(same_journey))
+        select(track.label("track"), func.count().label("contacts"))
+        .where(
+            ~exists().where(*earlier, e.c.contact_id == pairs.c.contact_id, same_journey)
+        )
         .group_by(track)
     )
     return parts

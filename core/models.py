@@ -395,7 +395,9 @@ class CampaignSend(SQLModel, table=True):
             "organization_id", "sent_at", "contact_id", "campaign_id", "journey", "channel",
             "rank", "next_commercial_at", "next_event_at",
         ),
-        Index("ix_campaign_send_org_contact", "organization_id", "contact_id"),
+        # a contact's sends in time order, with what the tail of a window checks (covering)
+        Index("ix_campaign_send_org_contact", "organization_id", "contact_id", "sent_at",
+              "rank", "channel", "journey"),
         {"sqlite_with_rowid": False},
     )
     organization_id: int = Field(primary_key=True, foreign_key="organization.id")

@@ -43,7 +43,8 @@ def upgrade() -> None:
     sqlite_with_rowid=False
     )
     op.create_index('ix_campaign_send_org_contact', 'campaign_send',
-                    ['organization_id', 'contact_id'], unique=False)
+                    ['organization_id', 'contact_id', 'sent_at', 'rank', 'channel', 'journey'],
+                    unique=False)
     op.create_index('ix_campaign_send_org_sent', 'campaign_send',
                     ['organization_id', 'sent_at', 'contact_id', 'campaign_id', 'journey',
                      'channel', 'rank', 'next_commercial_at', 'next_event_at'], unique=False)
