@@ -54,7 +54,11 @@ calls it at the end of every chunk, inside the chunk's transaction) or for a who
    ``contact_day``.
 10. ``interaction`` rows per contact (its distinct local day, advisor, channel with an
     effective contact) and ``interaction_day``; ``conversation.started_hour`` /
-    ``counted_channel`` and ``conversation_hour`` (conversations per channel and local hour).
+    ``counted_channel`` / ``counted_kind`` and ``conversation_hour`` (conversations, and
+    commercial ones, per channel and local hour).
+11. ``campaign_send`` per campaign message (local day, status rank, journey, the contact's next
+    commercial conversation and order) and ``campaign_gap`` (each contact's days with sends per
+    status rank and journey, with the gap since its previous one), rebuilt per contact.
 
 Every rollup is kept by subtracting what the rebuilt rows counted before and adding what they
 count now; a whole refresh empties them first and analyzes the facts as it writes them (after
