@@ -33,7 +33,6 @@ from .campaigns import (
     campaign_gaps_apply,
     campaign_rank,
     campaign_reach,
-    journey_track,
 )
 from .closing import (
     ClosingReasonRule,

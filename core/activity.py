@@ -178,14 +178,16 @@ def contact_activity(
     return union_all(facts, tail_rows).subquery("activity")
 
 
-def _cut_day(conn: Connection | None, f: ReportFilters, rng: DateRange):
+def _cut_day(conn: Connection | None, f: ReportFilters, rng: DateRange, nothing_after=None):
     """``(cut, raw_start)``: the first local day of ``rng`` the facts do not hold wholly (its
     part in ``[raw_start, rng.end_ts)`` is read from the raw rows; none when ``raw_start >=
-    rng.end_ts``). Given ``conn``, a cut day after which nothing happened reads from the facts."""
+    rng.end_ts``). Given ``conn``, a cut day after which nothing happened reads from the facts;
+    ``nothing_after(conn, organization_id, ts)`` says so (default: no message and no
+    conversation at or after ``ts``)."""
     tz = ZoneInfo(rng.timezone)
     cut = datetime.fromtimestamp(rng.end_ts, tz).date()  # first day not wholly inside
     raw_start = max(rng.start_ts, local_midnight(cut, tz))
-    if raw_start < rng.end_ts and conn is not None and _nothing_after(
+    if raw_start < rng.end_ts and conn is not None and (nothing_after or _nothing_after)(
         conn, f.organization_id, rng.end_ts
     ):
         # the cut day's facts hold only what happened before the range's end

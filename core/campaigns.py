@@ -15,13 +15,12 @@ period. Two derived tables serve them (both rebuilt per contact at ingestion,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, exists, func, literal, or_, select, union_all
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
+from .activity import _cut_day
 from .filters import ReportFilters
 from .models import (
     ALL_CHANNELS,
@@ -33,7 +32,7 @@ from .models import (
     CampaignGap,
     CampaignSend,
 )
-from .periods import DateRange, local_midnight
+from .periods import DateRange
 from .timeseries import epoch_day
 
 READ_CAMPAIGN_GAPS = True
@@ -68,11 +67,6 @@ def campaign_rank(status) -> ColumnElement[int]:
     )
 
 
-def journey_track(journey: str | None) -> str:
-    """The ``campaign_gap.track`` of a journey (None: the campaigns without one)."""
-    return NO_JOURNEY_TRACK if journey is None else JOURNEY_TRACK_PREFIX + journey
-
-
 def campaign_gaps_apply(f: ReportFilters, rng: DateRange) -> bool:
     """``campaign_gap`` can answer for these filters: no group, origin, advisor or AGENT scope
     (it is kept per organization and channel only) and a window of at most :data:`GAP_CAP`
@@ -105,7 +99,7 @@ def campaign_reach(conn: Connection, f: ReportFilters, rng: DateRange) -> Campai
     :func:`campaign_gaps_apply`."""
     g = CampaignGap.__table__.c
     first = epoch_day(rng.start)
-    cut, tail_start = _cut_day(conn, f, rng)
+    cut, tail_start = _cut_day(conn, f, rng, nothing_after=_nothing_sent_after)
     whole = select(
         g.track.label("track"),
         func.sum(case((g.gap > g.day - first, g.contacts), else_=0)).label("contacts"),
@@ -132,18 +126,13 @@ def campaign_reach(conn: Connection, f: ReportFilters, rng: DateRange) -> Campai
     return CampaignReach(ranks, journeys)
 
 
-def _cut_day(conn: Connection, f: ReportFilters, rng: DateRange):
-    """``(cut, tail_start)``: the first local day of ``rng`` the rollup does not hold wholly, and
-    where its part in ``rng`` starts; a cut day after which nothing was sent is read whole."""
-    tz = ZoneInfo(rng.timezone)
-    cut = datetime.fromtimestamp(rng.end_ts, tz).date()
-    tail_start = max(rng.start_ts, local_midnight(cut, tz))
+def _nothing_sent_after(conn: Connection, organization_id: int, ts: int) -> bool:
+    """No campaign message sent at or after ``ts`` (one index probe): asOf's day is then read
+    whole from the rollup."""
     s = CampaignSend.__table__.c
-    if tail_start < rng.end_ts and not conn.execute(
-        select(exists().where(s.organization_id == f.organization_id, s.sent_at >= rng.end_ts))
-    ).scalar():
-        cut, tail_start = cut + timedelta(days=1), rng.end_ts
-    return cut, tail_start
+    return not conn.execute(
+        select(exists().where(s.organization_id == organization_id, s.sent_at >= ts))
+    ).scalar()
 
 
 def _tail(f: ReportFilters, start_ts: int, tail_start: int, end_ts: int) -> list:

@@ -293,6 +293,13 @@ def _scope(conn: Connection, name: str, ids: list[int]) -> _Where:
     return lambda col: f"{col} IN (SELECT id FROM {table})"
 
 
+def _empty_temp_table(conn: Connection, name: str, columns: str) -> None:
+    """Create the connection's temporary table ``name (columns)`` if it is missing, and empty
+    it (the netting tables: per connection, reused by every refresh on it)."""
+    conn.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns})"))
+    conn.execute(text(f"DELETE FROM {name}"))
+
+
 def _range(lo: int, hi: int) -> _Where:
     return lambda col: f"{col} BETWEEN {int(lo)} AND {int(hi)}"
 
@@ -850,11 +857,8 @@ def _stash_campaign_cells(conn: Connection, org: dict, where: _Where, sign: int)
     (channel and ``'*'``, track, day): the status ranks its sends reach and their campaigns'
     journeys, each with the gap since the contact's previous day of that track."""
     if sign <= 0:
-        conn.execute(text(
-            f"CREATE TEMP TABLE IF NOT EXISTS {_CAMPAIGN_CELLS} (channel TEXT, track TEXT,"
-            " day INTEGER, gap INTEGER, n BIGINT)"
-        ))
-        conn.execute(text(f"DELETE FROM {_CAMPAIGN_CELLS}"))
+        _empty_temp_table(conn, _CAMPAIGN_CELLS,
+                          "channel TEXT, track TEXT, day INTEGER, gap INTEGER, n BIGINT")
         if sign == 0:
             return
     journey = (  # as stored on the send: what its cells counted, whatever the campaign says now
@@ -1127,8 +1131,7 @@ def _stash_activity_cells(conn: Connection, org: dict, where: _Where) -> None:
                     " contacts BIGINT, live BIGINT, amount BIGINT"),
         (_OLD_DAYS, f"channel TEXT, day INTEGER, {counts}"),
     ):
-        conn.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({columns})"))
-        conn.execute(text(f"DELETE FROM {table}"))
+        _empty_temp_table(conn, table, columns)
     conn.execute(
         text(
             _scope_rows(where)
@@ -1415,12 +1418,9 @@ def _stash_close_cells(conn: Connection, org: dict, where: _Where, sign: int) ->
     :data:`_CLOSE_CELLS`, times ``sign``: -1 before they are replaced, 1 once the new ones are
     in; 0 only empties the table (a whole refresh: nothing to subtract)."""
     if sign <= 0:
-        conn.execute(text(
-            f"CREATE TEMP TABLE IF NOT EXISTS {_CLOSE_CELLS} (day INTEGER, row_key INTEGER,"
-            " prev_day INTEGER, prev_closed_day INTEGER, business_bucket INTEGER,"
-            " calendar_bucket INTEGER, n BIGINT)"
-        ))
-        conn.execute(text(f"DELETE FROM {_CLOSE_CELLS}"))
+        _empty_temp_table(conn, _CLOSE_CELLS,
+                          "day INTEGER, row_key INTEGER, prev_day INTEGER, prev_closed_day INTEGER,"
+                          " business_bucket INTEGER, calendar_bucket INTEGER, n BIGINT")
         if sign == 0:
             return
     conn.execute(
@@ -1563,11 +1563,9 @@ def _stash_interval_cells(conn: Connection, org: dict, where: _Where, sign: int)
     bucket) into :data:`_INTERVAL_CELLS`, times ``sign``: -1 before they are replaced, 1 once
     the new ones are in; 0 only empties the table (a whole refresh: nothing to subtract)."""
     if sign <= 0:
-        conn.execute(text(
-            f"CREATE TEMP TABLE IF NOT EXISTS {_INTERVAL_CELLS} (day INTEGER, channel TEXT,"
-            " business_bucket INTEGER, calendar_bucket INTEGER, n BIGINT)"
-        ))
-        conn.execute(text(f"DELETE FROM {_INTERVAL_CELLS}"))
+        _empty_temp_table(conn, _INTERVAL_CELLS,
+                          "day INTEGER, channel TEXT, business_bucket INTEGER,"
+                          " calendar_bucket INTEGER, n BIGINT")
         if sign == 0:
             return
     conn.execute(
