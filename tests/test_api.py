@@ -250,3 +250,34 @@ def test_a_csv_download_streams_with_bounded_memory_settings_and_restores_them(d
         assert db.read(lambda conn: conn.exec_driver_sql("PRAGMA cache_size").scalar()) == -200000
     else:
         assert pragmas == []
+
+
+def test_query_limits_refuse_deep_and_aliased_queries_and_validation_is_cached(
+    two_orgs, make_api, monkeypatch
+):
+    """The depth and alias limits hold, and a query already validated is not validated again
+    (the limits' rules are built once, so the validation cache can recognise the query)."""
+    import strawberry.schema.schema as strawberry_schema
+    from strawberry.extensions import validation_cache
+
+    api, _ = two_orgs
+    many_aliases = "{ " + " ".join(f"a{i}: __typename" for i in range(31)) + " }"
+    body = api.graphql(many_aliases)
+    assert body.get("errors") and "aliases" in body["errors"][0]["message"]
+    shallow = make_api(api.org_key, max_query_depth=0)  # the root field is depth 0
+    body = shallow.graphql(QUERY)
+    assert body.get("errors") and "depth" in body["errors"][0]["message"]
+
+    calls = []
+    real = strawberry_schema.validate_document
+
+    def counting(*args):
+        calls.append(1)
+        return real(*args)
+
+    validation_cache._get_validate_cache.cache_clear()
+    monkeypatch.setattr(strawberry_schema, "validate_document", counting)
+    first = api.data(QUERY, {"filters": {"period": {"preset": "LAST_30_DAYS"}}})
+    second = api.data(QUERY, {"filters": {"period": {"preset": "LAST_30_DAYS"}}})
+    assert first == second and len(calls) == 1
+    validation_cache._get_validate_cache.cache_clear()
