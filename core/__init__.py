@@ -15,9 +15,9 @@ from .activity import (
     attentions_series,
     contact_activity,
     contact_base_at,
-    conversation_heatmap,
     conversation_counts,
     conversation_days,
+    conversation_heatmap,
     daily_volume,
     first_in_gaps,
     first_in_window,
@@ -104,7 +104,14 @@ from .periods import (
 )
 from .permissions import Requires, check_capability
 from .quick_actions import QuickAction
-from .sql import bucket_bounds, duration_bucket_sql, duration_buckets, histogram_medians, median
+from .sql import (
+    bucket_bounds,
+    duration_bucket_sql,
+    duration_buckets,
+    histogram_medians,
+    median,
+    table_alias,
+)
 from .timeseries import (
     Comparison,
     Granularity,

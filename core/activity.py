@@ -49,6 +49,7 @@ from .models import (
     Message,
 )
 from .periods import DateRange, local_midnight
+from .sql import table_alias
 from .timeseries import (
     DAY,
     Comparison,
@@ -161,7 +162,7 @@ def contact_activity(
     if raw_start >= rng.end_ts:
         return facts.subquery("activity")
     tail = _raw_days(f, raw_start, rng.end_ts, rng.timezone, with_contact).subquery("tail")
-    cut_day = ContactActivity.__table__.alias("cut_day")
+    cut_day = table_alias(ContactActivity, "cut_day")
     tail_rows = select(
         *[cut_day.c[n] if n in _PREVIOUS_COLUMNS else tail.c[n] for n in wanted]
     ).select_from(tail)

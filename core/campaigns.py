@@ -33,6 +33,7 @@ from .models import (
     CampaignSend,
 )
 from .periods import DateRange
+from .sql import table_alias
 from .timeseries import epoch_day
 
 READ_CAMPAIGN_GAPS = True
@@ -142,8 +143,8 @@ def _tail(f: ReportFilters, start_ts: int, tail_start: int, end_ts: int) -> list
     window through the covering index ``(organization, contact, sent, rank, channel,
     journey)``: the best earlier rank decides every rank track; each tail (journey, contact)
     pair gets a probe of its own."""
-    s = CampaignSend.__table__.alias("tail_send")
-    e = CampaignSend.__table__.alias("earlier_send")
+    s = table_alias(CampaignSend, "tail_send")
+    e = table_alias(CampaignSend, "earlier_send")
     channel = [] if f.channel is None else [s.c.channel == f.channel]
     earlier_channel = [] if f.channel is None else [e.c.channel == f.channel]
     in_tail = [

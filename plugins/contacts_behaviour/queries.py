@@ -46,6 +46,7 @@ from tablero import (
     gaps_apply,
     interacting_geography,
     make_series,
+    table_alias,
 )
 
 from . import stages
@@ -315,7 +316,7 @@ def journey_funnel(conn: Connection, f: ReportFilters, days: int) -> ContactsBeh
     # Driven by the commercial conversations that can be attributed (far fewer than messages),
     # each matched to the contact's earlier campaign messages through ix_message_org_contact.
     c = Conversation.__table__
-    am = Message.__table__.alias("attributed_message")
+    am = table_alias(Message, "attributed_message")
     converted, converted_total = _per_journey(
         conn,
         f,

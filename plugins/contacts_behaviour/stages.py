@@ -42,6 +42,7 @@ from tablero import (
     SalesOrder,
     StartupError,
     campaign_rank,
+    table_alias,
 )
 
 DAY_SECONDS = 86_400
@@ -185,7 +186,7 @@ class FunnelScope:
     @staticmethod
     def message_alias(name: str = "stage_message"):
         """An alias of the message table for :meth:`campaign_messages` conditions."""
-        return Message.__table__.alias(name)
+        return table_alias(Message, name)
 
     def followed_within(
         self,
@@ -203,7 +204,7 @@ class FunnelScope:
         """
         window = self.attribution_seconds if seconds is None else int(seconds)
         t = getattr(table, "__table__", table).c
-        m = Message.__table__.alias("attributed_message")
+        m = table_alias(Message, "attributed_message")
         upper = min(self.range.end_ts + window, self.as_of_ts + 1)
         after_a_message = exists().where(
             m.c.organization_id == t.organization_id,

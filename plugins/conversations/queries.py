@@ -58,6 +58,7 @@ from tablero import (
     make_series,
     median,
     organization_reasons,
+    table_alias,
 )
 
 from .types import ConversationsFirstResponse, ConversationsOriginRow, ConversationsResponseTime
@@ -549,7 +550,7 @@ def origins(
     group): its size, how many got an effective contact, how many have a closed conversation."""
     reasons = organization_reasons(conn, f.organization_id, rules)
     k = Contact.__table__.c
-    conv = Conversation.__table__.alias("closed_conversation")
+    conv = table_alias(Conversation, "closed_conversation")
     as_of = f.period.as_of_ts
     # The cohort is a set of contacts: channel does not apply; the advisor filter (and an
     # AGENT's scope) does, to the cohort and to the conversations that count as closed.
