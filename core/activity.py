@@ -188,8 +188,9 @@ def _cut_day(conn: Connection | None, f: ReportFilters, rng: DateRange, nothing_
     tz = ZoneInfo(rng.timezone)
     cut = datetime.fromtimestamp(rng.end_ts, tz).date()  # first day not wholly inside
     raw_start = max(rng.start_ts, local_midnight(cut, tz))
-    if raw_start < rng.end_ts and conn is not None and (nothing_after or _nothing_after)(
-        conn, f.organization_id, rng.end_ts
+    probe = nothing_after or _nothing_after
+    if raw_start < rng.end_ts and conn is not None and f.remember(
+        (probe, rng.end_ts), lambda: probe(conn, f.organization_id, rng.end_ts)
     ):
         # the cut day's facts hold only what happened before the range's end
         cut, raw_start = cut + timedelta(days=1), rng.end_ts

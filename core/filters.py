@@ -21,9 +21,10 @@ What each filter means per table (a table is recognised by its columns):
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import strawberry
 from sqlalchemy import select
@@ -80,6 +81,19 @@ class ReportFilters:
     advisor_id: int | None = None
     # AGENT tokens: their own user id (-1 when the token's user is unknown: sees nothing).
     scope_advisor_id: int | None = None
+    # what the request already looked up (see remember); shared by without()'s copies
+    _memo: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def remember(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """``compute()``, once per request: the filters live as long as the request, so the
+        figures of one report share a lookup that doesn't depend on their own dimensions
+        (the organization's closing reasons, "is there data after asOf?" probes). Safe across
+        the report's worker threads: at worst two compute the same value."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = compute()
+            return value
 
     @property
     def current(self) -> DateRange:

@@ -143,10 +143,13 @@ def day_window(conn: Connection, f: ReportFilters, instant) -> DayWindow | None:
     cut = datetime.fromtimestamp(current.end_ts, tz).date()  # first day not wholly inside
     tail_start = max(current.start_ts, local_midnight(cut, tz))
     table = instant.table
-    if tail_start < current.end_ts and not conn.execute(
-        select(exists().where(table.c.organization_id == f.organization_id,
-                              instant >= current.end_ts))
-    ).scalar():
+    if tail_start < current.end_ts and not f.remember(
+        ("anything at or after", table.name, instant.name, current.end_ts),
+        lambda: conn.execute(
+            select(exists().where(table.c.organization_id == f.organization_id,
+                                  instant >= current.end_ts))
+        ).scalar(),
+    ):
         # nothing after the end: the cut day's rollup rows hold only what came before it
         cut, tail_start = cut + timedelta(days=1), current.end_ts
     return DayWindow(
@@ -160,6 +163,14 @@ def day_window(conn: Connection, f: ReportFilters, instant) -> DayWindow | None:
         current.start_ts,
         current.end_ts,
         f.period.as_of_ts,
+    )
+
+
+def _reasons(conn: Connection, f: ReportFilters, rules: Sequence[ClosingReasonRule] = ()):
+    """The organization's closing reasons with ``rules`` applied, read once per request."""
+    return f.remember(
+        ("closing reasons", *map(id, rules)),
+        lambda: organization_reasons(conn, f.organization_id, rules),
     )
 
 
@@ -513,11 +524,11 @@ def closed_conversations(
     """Conversations closed in the period: transferred, or closed with a reason that closes.
     From the close facts' rollup (``reason_close_day``, its closed row) when no filter but the
     period applies and the plugins' rules close what the stored flags close."""
-    reasons = organization_reasons(conn, f.organization_id, rules)
+    reasons = _reasons(conn, f, rules)
     c = Conversation.__table__.c
     days = None
     if f.channel is None and _closing(reasons) == _closing(
-        organization_reasons(conn, f.organization_id)
+        _reasons(conn, f)
     ):
 
         def days(w: DayWindow):
@@ -548,7 +559,7 @@ def origins(
 ) -> list[ConversationsOriginRow]:
     """Per origin, the cohort of contacts created in the period (deleted excluded, current
     group): its size, how many got an effective contact, how many have a closed conversation."""
-    reasons = organization_reasons(conn, f.organization_id, rules)
+    reasons = _reasons(conn, f, rules)
     k = Contact.__table__.c
     conv = table_alias(Conversation, "closed_conversation")
     as_of = f.period.as_of_ts
@@ -567,7 +578,7 @@ def origins(
     engaged = and_(k.first_contact_at.is_not(None), k.first_contact_at <= as_of)
     if READ_FACTS and f.advisor_id is None and f.scope_advisor_id is None and _closing(
         reasons
-    ) == _closing(organization_reasons(conn, f.organization_id)):
+    ) == _closing(_reasons(conn, f)):
         # the contact's first close, kept at ingestion (the stored flags close what the rules
         # close): the cohort is read from ix_contact_org_created_origin alone
         has_closed = and_(k.first_closed_at.is_not(None), k.first_closed_at <= as_of)
