@@ -166,6 +166,7 @@ def histogram_medians(
     conn: Connection,
     histogram,
     values: Callable[[Any, int, int | None, int], Select],
+    totals: dict | None = None,
 ) -> dict[Any, float]:
     """Exact medians per group from a histogram of :func:`duration_bucket_sql` buckets.
 
@@ -174,7 +175,8 @@ def histogram_medians(
     of the group's values in that bucket (bounds from :func:`bucket_bounds`), as column ``v``.
     One statement finds each group's bucket(s) holding the middle rank(s), a second reads only
     those buckets' values at those ranks: the cost is the histogram plus a bucket, not a sort of
-    every value. Returns ``{group: median}`` for the groups that have values."""
+    every value. Returns ``{group: median}`` for the groups that have values; ``totals``, when
+    given, receives ``{group: number of values}`` (the histogram's sums, no extra statement)."""
     h = histogram.c
     running = select(
         h.g,
@@ -191,6 +193,8 @@ def histogram_medians(
             2 * r.before <= r.total, 2 * (r.before + r.c) >= r.total
         )
     ).all()
+    if totals is not None:
+        totals.update((group, int(total)) for group, _, _, _, total in targets)
     picks = []
     for index, (group, bucket, before, count, total) in enumerate(targets):
         before, count, total = int(before), int(count), int(total)

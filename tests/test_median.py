@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import Integer, literal, select, union_all
-
 from tablero import median
 
 
@@ -62,7 +61,6 @@ def test_a_null_group_key_is_a_group(db):
 def test_duration_buckets_are_ordered_and_hold_their_values(db):
     """tablero.duration_bucket_sql in the database, and bucket_bounds inverting it."""
     from sqlalchemy import text
-
     from tablero import bucket_bounds, duration_bucket_sql
 
     values = [0, 4, 5, 9, 10, 14, 15, 42, 99, 100, 149, 150, 3599, 3600, 86_399, 86_400,
@@ -89,7 +87,6 @@ def test_duration_buckets_are_ordered_and_hold_their_values(db):
 def test_a_duration_beyond_32_bits_has_its_bucket(db):
     """A typo'd year makes a duration of more than 2^31 seconds: still a bucket, no overflow."""
     from sqlalchemy import text
-
     from tablero import bucket_bounds, duration_bucket_sql
 
     century = 3_155_760_000  # 100 years of seconds, 10 digits
@@ -120,3 +117,32 @@ def test_numpy_duration_buckets_equal_the_sql_ones(db):
     in_numpy = dict(zip(values, duration_buckets(np.array(values)).tolist(), strict=True))
     assert in_numpy == in_sql
     assert in_numpy[42] == 240 and in_numpy[-7] == 0
+
+
+def test_histogram_medians_and_their_totals(db):
+    """histogram_medians: exact medians from a histogram of buckets plus each bucket's values,
+    and (when asked) every group's number of values, from the same statement."""
+    from sqlalchemy import func, literal_column
+    from tablero import duration_bucket_sql, histogram_medians
+
+    # group 1: 5, 7, 120, 130, 3600 (median 120); group 2: 40, 50 (median 45)
+    rows = [(1, 5), (1, 7), (1, 120), (1, 130), (1, 3600), (2, 40), (2, 50)]
+    source = _values(rows)
+    bucketed = select(
+        source.c.grp, literal_column(duration_bucket_sql("value")).label("bucket"), source.c.value
+    ).select_from(source).subquery("b")
+    histogram = (
+        select(bucketed.c.grp.label("g"), bucketed.c.bucket, func.count().label("c"))
+        .group_by(bucketed.c.grp, bucketed.c.bucket)
+        .subquery("h")
+    )
+
+    def values(group, bucket, _low, _high):
+        return select(bucketed.c.value.label("v")).where(
+            bucketed.c.grp == group, bucketed.c.bucket == bucket
+        )
+
+    totals: dict = {}
+    medians = db.read(lambda conn: histogram_medians(conn, histogram, values, totals))
+    assert medians == {1: 120.0, 2: 45.0}
+    assert totals == {1: 5, 2: 2}

@@ -230,7 +230,9 @@ def _first_response_histogram(w: DayWindow, measure: str):
     return _summed(parts)
 
 
-def _first_response_histogram_medians(conn: Connection, w: DayWindow, measure: str) -> tuple:
+def _first_response_histogram_medians(
+    conn: Connection, w: DayWindow, measure: str, totals: dict | None = None
+) -> tuple:
     bucket_column = _k.first_business_bucket if measure == BUSINESS else _k.first_calendar_bucket
     value_column = (
         _k.first_contact_business_s if measure == BUSINESS else _k.first_contact_calendar_s
@@ -246,7 +248,7 @@ def _first_response_histogram_medians(conn: Connection, w: DayWindow, measure: s
             _k.first_contact_at <= w.as_of_ts,
         )
 
-    medians = histogram_medians(conn, _first_response_histogram(w, measure), values)
+    medians = histogram_medians(conn, _first_response_histogram(w, measure), values, totals)
     return medians.get(CURRENT), medians.get(PREVIOUS)
 
 
@@ -264,28 +266,39 @@ def first_response_medians(conn: Connection, f: ReportFilters, measure: str) -> 
     return _medians(conn, Contact, which, conditions, case((answered, column)))
 
 
-def first_response_counts(conn: Connection, f: ReportFilters) -> tuple[int, int]:
-    """(contacts created in the period, those of them answered by asOf)."""
-    k = Contact.__table__.c
-    window = day_window(conn, f, k.created_at)
+def first_response_calendar(conn: Connection, f: ReportFilters) -> tuple[tuple, int]:
+    """The calendar medians of :func:`first_response_medians` and the number of contacts
+    created in the period and answered by asOf: from the histogram, that number is its
+    current period's total (one statement for both)."""
+    window = day_window(conn, f, _k.created_at)
     if window is not None:
-        h = _first_response_histogram(window, CALENDAR)
-        answered_count = conn.execute(select(func.sum(h.c.c)).where(h.c.g == CURRENT)).scalar()
-        total = conn.execute(  # the creation index only
+        totals: dict = {}
+        medians = _first_response_histogram_medians(conn, window, CALENDAR, totals)
+        return medians, totals.get(CURRENT, 0)
+    k = Contact.__table__.c
+    answered = conn.execute(
+        select(func.count()).where(
+            *f.where(Contact, time_column=k.created_at),
+            k.first_contact_at.is_not(None),
+            k.first_contact_at <= f.period.as_of_ts,
+        )
+    ).scalar()
+    return first_response_medians(conn, f, CALENDAR), int(answered or 0)
+
+
+def created_contacts(conn: Connection, f: ReportFilters) -> int:
+    """The contacts created in the period (deleted included; the creation index only)."""
+    k = Contact.__table__.c
+    return int(
+        conn.execute(
             select(func.count()).where(*f.where(Contact, time_column=k.created_at))
         ).scalar()
-        return int(total), int(answered_count or 0)
-    answered = and_(k.first_contact_at.is_not(None), k.first_contact_at <= f.period.as_of_ts)
-    total, answered_count = conn.execute(
-        select(func.count(), func.coalesce(func.sum(case((answered, 1), else_=0)), 0)).where(
-            *f.where(Contact, time_column=k.created_at)
-        )
-    ).one()
-    return int(total), int(answered_count)
+        or 0
+    )
 
 
-def first_response(business: tuple, calendar: tuple, counts: tuple[int, int]):
-    total, answered_count = counts
+def first_response(business: tuple, calendar: tuple[tuple, int], total: int):
+    calendar, answered_count = calendar
     return ConversationsFirstResponse(
         business=Comparison.of(*business),
         calendar=Comparison.of(*calendar),
@@ -299,8 +312,8 @@ def first_response_time(conn: Connection, f: ReportFilters) -> ConversationsFirs
     GraphQL field runs the three parts concurrently)."""
     return first_response(
         first_response_medians(conn, f, BUSINESS),
-        first_response_medians(conn, f, CALENDAR),
-        first_response_counts(conn, f),
+        first_response_calendar(conn, f),
+        created_contacts(conn, f),
     )
 
 
@@ -339,7 +352,9 @@ def _tail(w: DayWindow) -> list:
     ]
 
 
-def _response_histogram_medians(conn: Connection, w: DayWindow, measure: str) -> tuple:
+def _response_histogram_medians(
+    conn: Connection, w: DayWindow, measure: str, totals: dict | None = None
+) -> tuple:
     bucket_column = _r.business_bucket if measure == BUSINESS else _r.calendar_bucket
     value_column = _r.business_s if measure == BUSINESS else _r.calendar_s
     channel = [] if w.channel is None else [_r.channel == w.channel]
@@ -354,7 +369,7 @@ def _response_histogram_medians(conn: Connection, w: DayWindow, measure: str) ->
             *channel,
         )
 
-    medians = histogram_medians(conn, _response_histogram(w, measure), values)
+    medians = histogram_medians(conn, _response_histogram(w, measure), values, totals)
     return medians.get(CURRENT), medians.get(PREVIOUS)
 
 
@@ -371,21 +386,23 @@ def response_medians(conn: Connection, f: ReportFilters, measure: str) -> tuple:
     return _medians(conn, ResponseInterval, which, conditions, column)
 
 
-def response_count(conn: Connection, f: ReportFilters) -> int:
-    """The answers in the current period."""
+def response_calendar(conn: Connection, f: ReportFilters) -> tuple[tuple, int]:
+    """The calendar medians of :func:`response_medians` and the answers in the current period:
+    from the histogram, its current period's total (one statement for both)."""
     w = day_window(conn, f, _r.answered_at)
     if w is not None:
-        h = _response_histogram(w, CALENDAR)
-        count = conn.execute(select(func.sum(h.c.c)).where(h.c.g == CURRENT)).scalar()
-        return int(count or 0)
+        totals: dict = {}
+        medians = _response_histogram_medians(conn, w, CALENDAR, totals)
+        return medians, totals.get(CURRENT, 0)
     r = ResponseInterval.__table__.c
     answers = conn.execute(
         select(func.count()).where(*f.where(ResponseInterval, time_column=r.answered_at))
     ).scalar()
-    return int(answers or 0)
+    return response_medians(conn, f, CALENDAR), int(answers or 0)
 
 
-def response(business: tuple, calendar: tuple, answers: int) -> ConversationsResponseTime:
+def response(business: tuple, calendar: tuple[tuple, int]) -> ConversationsResponseTime:
+    calendar, answers = calendar
     return ConversationsResponseTime(
         business=Comparison.of(*business), calendar=Comparison.of(*calendar), answers=answers
     )
@@ -396,8 +413,7 @@ def response_time(conn: Connection, f: ReportFilters) -> ConversationsResponseTi
     the three parts concurrently)."""
     return response(
         response_medians(conn, f, BUSINESS),
-        response_medians(conn, f, CALENDAR),
-        response_count(conn, f),
+        response_calendar(conn, f),
     )
 
 

@@ -71,23 +71,22 @@ class ConversationsReport:
 
     @strawberry.field(description=ConversationsFirstResponse.__strawberry_definition__.description)
     async def first_response_time(self, info: Info) -> ConversationsFirstResponse:
-        f, run = self.filters, info.context.run  # three independent statements at once
-        business, calendar, counts = await asyncio.gather(
+        f, run = self.filters, info.context.run  # three independent parts at once
+        business, calendar, created = await asyncio.gather(
             run(lambda conn: queries.first_response_medians(conn, f, queries.BUSINESS)),
-            run(lambda conn: queries.first_response_medians(conn, f, queries.CALENDAR)),
-            run(lambda conn: queries.first_response_counts(conn, f)),
+            run(lambda conn: queries.first_response_calendar(conn, f)),
+            run(lambda conn: queries.created_contacts(conn, f)),
         )
-        return queries.first_response(business, calendar, counts)
+        return queries.first_response(business, calendar, created)
 
     @strawberry.field(description=ConversationsResponseTime.__strawberry_definition__.description)
     async def response_time(self, info: Info) -> ConversationsResponseTime:
-        f, run = self.filters, info.context.run  # three independent statements at once
-        business, calendar, answers = await asyncio.gather(
+        f, run = self.filters, info.context.run  # two independent parts at once
+        business, calendar = await asyncio.gather(
             run(lambda conn: queries.response_medians(conn, f, queries.BUSINESS)),
-            run(lambda conn: queries.response_medians(conn, f, queries.CALENDAR)),
-            run(lambda conn: queries.response_count(conn, f)),
+            run(lambda conn: queries.response_calendar(conn, f)),
         )
-        return queries.response(business, calendar, answers)
+        return queries.response(business, calendar)
 
     @strawberry.field(
         description="Interactions with contacts. Date basis: effective contacts SENT in the "
