@@ -1,0 +1,45 @@
+"""tablero.db: how many report statements run at once."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+from tablero.db import Database, default_read_threads
+
+
+def test_sqlite_reads_run_as_many_at_once_as_there_are_cores(monkeypatch):
+    monkeypatch.delenv("TABLERO_READ_THREADS", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert default_read_threads("sqlite:///x.sqlite3") == 2
+    assert default_read_threads("postgresql://postgres@127.0.0.1/test") is None  # anyio's 40
+    monkeypatch.setenv("TABLERO_READ_THREADS", "5")
+    assert default_read_threads("sqlite:///x.sqlite3") == 5
+    assert default_read_threads("postgresql://postgres@127.0.0.1/test") == 5
+
+
+def test_the_read_limit_holds_across_concurrent_figures(db):
+    """Six figures asked at once on a database limited to two threads: never more than two
+    run, all six answer (on both databases)."""
+    limited = Database(db.url, engine=db.engine, read_threads=2)
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    def figure(conn):
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.05)
+        value = conn.exec_driver_sql("SELECT 1").scalar()
+        with lock:
+            running -= 1
+        return value
+
+    async def report():
+        return await asyncio.gather(*[limited.run(figure) for _ in range(6)])
+
+    assert asyncio.run(report()) == [1] * 6
+    assert most == 2
+    assert asyncio.run(report()) == [1] * 6  # a second event loop gets its own limiter
