@@ -723,11 +723,11 @@ def conversation_heatmap(
     c = Conversation.__table__.c
     weekday, hour = heatmap_cells(c.started_at, rng)
     weekday, hour = weekday.label("weekday"), hour.label("hour")
+    kind = [c.kind == "COMMERCIAL"] if commercial else []
     conditions = [
-        *f.where(Conversation, which=None), c.started_at >= rng.start_ts, c.started_at < rng.end_ts
+        *f.where(Conversation, which=None), c.started_at >= rng.start_ts,
+        c.started_at < rng.end_ts, *kind,
     ]
-    if commercial:
-        conditions.append(c.kind == "COMMERCIAL")
     rollup_applies = rollup and READ_GAPS and all(
         value is None for value in (f.group_id, f.origin, f.advisor_id, f.scope_advisor_id)
     )
@@ -751,11 +751,14 @@ def conversation_heatmap(
         )
     ]
     if raw_start < rng.end_ts:
-        parts.append(
-            select(weekday, hour, func.count().label("n"))
-            .where(*conditions, c.started_at >= raw_start)
-            .group_by(weekday, hour)
-        )
+        # the tail's bounds alone: with the range's start too, SQLite ranges the index from the
+        # first lower bound written (the whole range, not the tail)
+        tail = [
+            *f.where(Conversation, which=None), c.started_at >= raw_start,
+            c.started_at < rng.end_ts, *kind,
+        ]
+        parts.append(select(weekday, hour, func.count().label("n")).where(*tail)
+                     .group_by(weekday, hour))
     units = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("units")
     rows = conn.execute(
         select(units.c.weekday, units.c.hour, func.sum(units.c.n))

@@ -174,6 +174,11 @@ def _reasons(conn: Connection, f: ReportFilters, rules: Sequence[ClosingReasonRu
     )
 
 
+def _tail_bounds(column, w: DayWindow) -> list:
+    """``column`` within the part of asOf's day before asOf (``[tail_start, end)``)."""
+    return [column >= w.tail_start, column < w.end_ts]
+
+
 def _summed(parts: list):
     """The histogram ``(g, bucket, c)`` of ``parts`` (rows ``(g, bucket, n)``), empty buckets
     left out."""
@@ -433,7 +438,9 @@ def interactions(
     ).label("bucket")
     in_period = f.where(Message, time_column=m.sent_at)
     if w is not None and w.tail_start is not None:
-        in_period = [*in_period, m.sent_at >= w.tail_start]
+        # the tail's bounds alone: given the period's start too, SQLite ranges the index from
+        # the first lower bound written (the whole period, not the tail)
+        in_period = [*f.where(Message, which=None), *_tail_bounds(m.sent_at, w)]
     triples = (
         select(m.advisor_id, m.contact_id, day, bucket)
         # the bare boolean column ("effective = 1" on SQLite) matches the partial index
@@ -472,10 +479,11 @@ def _series(
     part of asOf's day before asOf is read from the rows."""
     rng = f.current
     bucket = bucket_index(column, rng, granularity).label("bucket")
-    conditions = [*f.where(table, time_column=column), *conditions]
     w = day_window(conn, f, column) if days is not None else None
-    if w is not None and w.tail_start is not None:
-        conditions.append(column >= w.tail_start)
+    if w is not None and w.tail_start is not None:  # the tail's bounds alone (see interactions)
+        conditions = [*f.where(table, which=None), *_tail_bounds(column, w), *conditions]
+    else:
+        conditions = [*f.where(table, time_column=column), *conditions]
     from_rows = (
         select(bucket, func.count().label("n")).select_from(table).where(*conditions)
         .group_by(bucket)
