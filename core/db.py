@@ -103,9 +103,14 @@ def default_read_threads(url: str) -> int | None:
     cores: a report's wall time was ~40% longer with 40 threads than with 2 on two cores);
     on PostgreSQL the server does the work, so anyio's default (40).
     ``TABLERO_READ_THREADS`` overrides it."""
-    configured = os.environ.get("TABLERO_READ_THREADS")
+    configured = os.environ.get("TABLERO_READ_THREADS", "").strip()
     if configured:
-        return max(1, int(configured))
+        if not configured.isdigit() or int(configured) < 1:
+            raise ValueError(
+                f"TABLERO_READ_THREADS must be a positive integer (got {configured!r}); unset"
+                " it for the default (SQLite: the number of cores; PostgreSQL: 40)"
+            )
+        return int(configured)
     if normalise_url(url).startswith("sqlite"):
         return os.cpu_count() or 2
     return None

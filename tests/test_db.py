@@ -6,6 +6,7 @@ import asyncio
 import threading
 import time
 
+import pytest
 from tablero.db import Database, default_read_threads
 
 
@@ -17,6 +18,10 @@ def test_sqlite_reads_run_as_many_at_once_as_there_are_cores(monkeypatch):
     monkeypatch.setenv("TABLERO_READ_THREADS", "5")
     assert default_read_threads("sqlite:///x.sqlite3") == 5
     assert default_read_threads("postgresql://postgres@127.0.0.1/test") == 5
+    for bad in ("0", "many", "-2"):
+        monkeypatch.setenv("TABLERO_READ_THREADS", bad)
+        with pytest.raises(ValueError, match="TABLERO_READ_THREADS must be a positive integer"):
+            default_read_threads("sqlite:///x.sqlite3")
 
 
 def test_the_read_limit_holds_across_concurrent_figures(db):

@@ -4,7 +4,6 @@ import re
 from datetime import UTC, date, datetime
 
 import pytest
-
 from tablero.errors import BadUserInput
 from tablero.periods import PeriodInput, PeriodPreset, resolve_period
 
@@ -89,3 +88,27 @@ def test_today_follows_the_organization_time_zone():
     # 02:30 UTC on the 26th is still the 25th (23:30) in Sao Paulo
     late = datetime(2026, 11, 26, 2, 30, tzinfo=UTC)
     assert resolve(PeriodPreset.TODAY, as_of=late).current.start == date(2026, 11, 25)
+
+
+def test_report_filters_remember_computes_once_per_request_and_shares_with_copies():
+    """ReportFilters.remember: a request's shared lookup runs once, its copies without a
+    dimension (without()) share it, and another request's filters compute their own."""
+    from datetime import UTC, datetime
+
+    from tablero import ReportFilters, resolve_period
+
+    period = resolve_period(None, "America/Sao_Paulo", datetime(2026, 11, 25, 15, tzinfo=UTC))
+    calls = []
+
+    def lookup():
+        calls.append(1)
+        return len(calls)
+
+    f = ReportFilters(1, "America/Sao_Paulo", period, channel="SMS")
+    assert f.remember("reasons", lookup) == 1
+    assert f.remember("reasons", lookup) == 1
+    assert f.without("channel").remember("reasons", lookup) == 1
+    assert f.remember("other", lookup) == 2
+    other_request = ReportFilters(1, "America/Sao_Paulo", period, channel="SMS")
+    assert other_request == f  # the memo is not part of the filters' identity
+    assert other_request.remember("reasons", lookup) == 3
