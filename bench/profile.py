@@ -34,6 +34,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--plan", action="store_true", help="print the plans of the 3 slowest")
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument(
+        "--each", type=int, default=0, metavar="N",
+        help="also run each statement of the last run alone N times, rows fetched, and rank "
+        "them by the median (no concurrency: the figure of the statement itself)",
+    )
     args = parser.parse_args()
 
     from tablero.auth import Principal
@@ -84,6 +89,21 @@ def main() -> None:
     for elapsed, statement, _ in slowest[: args.top]:
         one_line = " ".join(statement.split())
         print(f"{elapsed * 1000:8.1f} ms  {one_line[:400]}")
+    if args.each:
+        alone = []
+        with db.engine.connect() as conn:
+            raw = conn.connection.dbapi_connection.cursor()
+            for _, statement, parameters in statements:
+                times = []
+                for _ in range(args.each):
+                    started = time.perf_counter()
+                    raw.execute(statement, parameters)
+                    raw.fetchall()
+                    times.append(time.perf_counter() - started)
+                alone.append((sorted(times)[len(times) // 2], statement))
+        print(f"\nalone, median of {args.each}: {sum(t for t, _ in alone) * 1000:.1f} ms summed\n")
+        for elapsed, statement in sorted(alone, key=lambda s: -s[0])[: args.top]:
+            print(f"{elapsed * 1000:8.1f} ms  {' '.join(statement.split())[:400]}")
     if args.plan:
         for elapsed, statement, parameters in slowest[:3]:
             print(f"\n--- {elapsed * 1000:.1f} ms\n{statement}\n{parameters}")

@@ -300,7 +300,7 @@ def _gap_tail(
     contact with the measure there. The contacts are the cut day's ``contact_activity`` rows
     with the measure (they hold the whole day, so they include the part's contacts; their gap,
     state and deletion come with them; ``counted_from`` leaves out those not first in the
-    window), each kept when a raw row of the part exists (an index probe per contact)."""
+    window), each kept when it is among the contacts of the part's raw rows (read once)."""
     m, c = Message.__table__.c, Conversation.__table__.c
     day = epoch_day(cut)
     events = []  # (table's contact column, its conditions) of the rows the measure counts
@@ -336,8 +336,11 @@ def _gap_tail(
         candidates.append(a[measure] > 0)
     if counted_from is not None:
         candidates.append(or_(previous.is_(None), previous < counted_from))
+    # the part's contacts, each kind of rows read once from its time index (covering: the
+    # message index carries the direction, the conversation index the kind) and looked up per
+    # candidate in memory, not a probe of the contact's rows per candidate
     happened = or_(
-        *[exists().where(contact_id == a.contact_id, *where) for contact_id, where in events]
+        *[a.contact_id.in_(select(contact_id).where(*where)) for contact_id, where in events]
     )
     return select(
         literal(day).label("day"),

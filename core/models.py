@@ -294,7 +294,8 @@ class Message(SQLModel, table=True):
         _ref("conversation_id", "conversation"),
         _ref("advisor_id", "app_user"),
         _ref("campaign_id", "campaign"),
-        Index("ix_message_org_sent", "organization_id", "sent_at", "contact_id"),
+        # covering for the outbound messages of a time range (direction), see migration 0014
+        Index("ix_message_org_sent", "organization_id", "sent_at", "contact_id", "direction"),
         Index("ix_message_org_conversation", "organization_id", "conversation_id", "sent_at"),
         Index("ix_message_org_contact", "organization_id", "contact_id", "sent_at"),
         Index("ix_message_org_campaign", "organization_id", "campaign_id", "contact_id"),
