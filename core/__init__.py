@@ -15,6 +15,7 @@ from .activity import (
     attentions_series,
     contact_activity,
     contact_base_at,
+    contacts_created_before,
     conversation_counts,
     conversation_days,
     conversation_heatmap,

@@ -551,8 +551,20 @@ def contact_base_at(conn: Connection, f: ReportFilters, instants: list[int]) -> 
     Counted as "created before t" minus "deleted before t (and created before t)", two range
     counts over the indexes ``(organization_id, created_at)`` and ``(organization_id,
     deleted_at, created_at)`` per instant, in one statement: index-only, without reading every
-    contact row. The filters' group / origin / advisor apply to the contact.
+    contact row (or from the ``contact_day`` rollup, where it applies). The filters' group /
+    origin / advisor apply to the contact.
     """
+    return _contacts_at(conn, f, instants, deleted=True)
+
+
+def contacts_created_before(conn: Connection, f: ReportFilters, instants: list[int]) -> list[int]:
+    """The contacts created before each instant, deleted ones included (new contacts in
+    ``[a, b)`` are the difference at ``b`` and ``a``), in one statement, like
+    :func:`contact_base_at`."""
+    return _contacts_at(conn, f, instants, deleted=False)
+
+
+def _contacts_at(conn: Connection, f: ReportFilters, instants: list[int], deleted: bool):
     k = Contact.__table__.c
     conditions = f.without("channel").where(Contact, which=None)
 
@@ -562,17 +574,22 @@ def contact_base_at(conn: Connection, f: ReportFilters, instants: list[int]) -> 
         ).scalar_subquery()
 
     if gaps_apply(f.without("channel")):
-        return _contact_base_from_days(conn, f, instants, count)
+        return _contacts_from_days(conn, f, instants, count, deleted)
     columns = [
-        count(k.created_at < t) - count(k.deleted_at < t, k.created_at < t) for t in instants
+        count(k.created_at < t) - count(k.deleted_at < t, k.created_at < t)
+        if deleted else count(k.created_at < t)
+        for t in instants
     ]
     return [int(v) for v in conn.execute(select(*columns)).one()]
 
 
-def _contact_base_from_days(conn: Connection, f: ReportFilters, instants: list[int], count):
-    """:func:`contact_base_at` from the ``contact_day`` rollup for the whole local days before
-    each instant, and from the contacts created or deleted in that day's part before it (two
-    short index ranges). ``count(*conditions)``: the contacts' count under conditions."""
+def _contacts_from_days(
+    conn: Connection, f: ReportFilters, instants: list[int], count, deleted: bool
+):
+    """:func:`_contacts_at` from the ``contact_day`` rollup for the whole local days before
+    each instant, and from the contacts created (or deleted) in that day's part before it
+    (short index ranges). ``count(*conditions)``: the contacts' count under conditions;
+    ``deleted``: subtract the contacts deleted before each instant (the contact base)."""
     k, d = Contact.__table__.c, ContactDay.__table__.c
     tz = ZoneInfo(f.timezone)
 
@@ -586,17 +603,21 @@ def _contact_base_from_days(conn: Connection, f: ReportFilters, instants: list[i
         day = datetime.fromtimestamp(t, tz).date()
         midnight, before = local_midnight(day, tz), epoch_day(day)
         created = rolled_up(d.created_day < before)
-        deleted = rolled_up(d.created_day < before, d.deleted_day != NOT_DELETED,
-                            d.deleted_day < before)
         if midnight < t:  # the day's part before t
             created = created + count(k.created_at >= midnight, k.created_at < t)
-            deleted = (
-                deleted
+        if not deleted:
+            columns.append(created)
+            continue
+        gone = rolled_up(d.created_day < before, d.deleted_day != NOT_DELETED,
+                         d.deleted_day < before)
+        if midnight < t:
+            gone = (
+                gone
                 + count(k.deleted_at >= midnight, k.deleted_at < t, k.created_at < t)
                 # (deleted before the day, created in its part: rows written that way)
                 + count(k.created_at >= midnight, k.created_at < t, k.deleted_at < midnight)
             )
-        columns.append(created - deleted)
+        columns.append(created - gone)
     return [int(v) for v in conn.execute(select(*columns)).one()]
 
 

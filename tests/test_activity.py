@@ -229,3 +229,35 @@ def test_the_contact_base_at_an_instant_counts_created_minus_deleted_before_it(
     # a contact moved to another creation day and deleted: the rollup follows
     ingest_lines(db, org_id, [json.dumps(person("old", "2026-11-25 11:00", "2026-11-25 11:30"))])
     assert db.read(lambda conn: activity.contact_base_at(conn, f, [noon, midnight])) == [3, 2]
+
+
+@pytest.mark.parametrize("rolled_up", [True, False], ids=["contact_days", "contacts"])
+def test_contacts_created_before_an_instant_count_deleted_contacts_too(
+    db, make_org, source, monkeypatch, rolled_up
+):
+    """New contacts of a range are the difference of the created counts at its ends: a contact
+    deleted since still was created (whole days from the contact_day rollup, asOf's day part
+    from the contacts), around asOf = Nov 25 12:00 in America/Sao_Paulo."""
+    monkeypatch.setattr(activity, "READ_GAPS", rolled_up)
+    org_id, _ = make_org()
+    other_id, _ = make_org()
+
+    def person(cid, created, deleted=None):
+        return {"type": "contact", "id": cid, "created_at": at(created),
+                **({"deleted_at": at(deleted)} if deleted else {})}
+
+    ingest_lines(db, org_id, [json.dumps(r) for r in [
+        person("october", "2026-10-31 23:59"),                    # before Nov 1
+        person("nov_first", "2026-11-01 00:00"),                  # the month's first instant
+        person("gone", "2026-11-10 10:00", "2026-11-20 10:00"),   # deleted since: still new
+        person("this_morning", "2026-11-25 08:00"),               # asOf's day, before noon
+        person("afternoon", "2026-11-25 13:00"),                  # after asOf
+    ]])
+    ingest_lines(db, other_id, [json.dumps(person("elsewhere", "2026-11-05 10:00"))])
+    f = ReportFilters(org_id, "America/Sao_Paulo", trailing_days(30, "America/Sao_Paulo", AS_OF))
+    november = int(datetime(2026, 11, 1, tzinfo=SAO_PAULO).timestamp())
+    noon = int(AS_OF.timestamp())
+    created = db.read(lambda conn: activity.contacts_created_before(conn, f, [november, noon]))
+    assert created == [1, 4]  # october; then nov_first, gone and this_morning too
+    # the contact base at noon leaves the deleted one out
+    assert db.read(lambda conn: activity.contact_base_at(conn, f, [noon])) == [3]

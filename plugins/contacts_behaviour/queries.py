@@ -18,7 +18,6 @@ from tablero import (
     Campaign,
     CampaignSend,
     Comparison,
-    Contact,
     Conversation,
     DailyVolume,
     DateRange,
@@ -31,12 +30,12 @@ from tablero import (
     activity_gaps,
     attention_contacts,
     attention_distribution,
-    bucket_index,
     bucket_starts,
     campaign_gaps_apply,
     campaign_reach,
     contact_activity,
     contact_base_at,
+    contacts_created_before,
     conversation_heatmap,
     daily_volume,
     day_bucket_index,
@@ -420,27 +419,18 @@ def contacts_over_time(conn: Connection, f: ReportFilters) -> list[ContactsBehav
         )
     interacted = make_series(rng, Granularity.MONTH, conn.execute(statement).all()).values
 
-    k = Contact.__table__.c
-    bucket = bucket_index(k.created_at, rng, Granularity.MONTH).label("bucket")
-    new = make_series(
-        rng,
-        Granularity.MONTH,
-        conn.execute(
-            select(bucket, func.count())
-            .where(
-                *f.where(Contact, which=None),
-                k.created_at >= rng.start_ts,
-                k.created_at < rng.end_ts,
-            )
-            .group_by(bucket)
-        ).all(),
+    # New contacts (deleted ones included): the contacts created before each month's end less
+    # those created before its start, from the core's contact days (a row per day)
+    created = contacts_created_before(
+        conn, f, [month_ranges[0].start_ts] + [r.end_ts for r in month_ranges]
     )
+    new = [after - before for before, after in zip(created, created[1:])]
     base = contact_base_at(conn, f, [r.end_ts for r in month_ranges])
     return [
         ContactsBehaviourMonth(
             month=start,
             interacted_contacts=int(interacted[i]),
-            new_contacts=new.values[i],
+            new_contacts=new[i],
             contact_base=base[i],
         )
         for i, start in enumerate(starts)
