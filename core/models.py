@@ -382,6 +382,17 @@ class ResponseBucket(SQLModel, table=True):
     answers: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+CONVERSION_WINDOW_CAP = 90 * 86_400
+"""The longest attribution window (seconds) a funnel may ask for: the partial index of the
+converting sends holds the sends followed by a conversion within it."""
+CONVERTING_SENDS = (
+    f"(rank >= 4 OR next_event_at <= sent_at + {CONVERSION_WINDOW_CAP})"
+)
+"""SQL condition on ``campaign_send`` (unqualified columns): interacted (rank 4, clicked or
+replied) or converted within :data:`CONVERSION_WINDOW_CAP`; written as is among a query's
+conditions, it lets SQLite and PostgreSQL read ``ix_campaign_send_org_converting``."""
+
+
 class CampaignSend(SQLModel, table=True):
     """derived: a campaign message (outbound, with a campaign) with what its contact did next:
     the start of their first commercial conversation and their first order at or after it
@@ -395,6 +406,16 @@ class CampaignSend(SQLModel, table=True):
             "ix_campaign_send_org_sent",
             "organization_id", "sent_at", "contact_id", "campaign_id", "journey", "channel",
             "rank", "next_commercial_at", "next_event_at",
+        ),
+        # the sends that can reach the funnels' last levels: interacted (clicked or replied) or
+        # followed by a conversion within the longest attribution window (covering; a query
+        # uses it by writing CONVERTING_SENDS among its conditions)
+        Index(
+            "ix_campaign_send_org_converting",
+            "organization_id", "sent_at", "contact_id", "journey", "channel", "rank",
+            "next_commercial_at", "next_event_at",
+            sqlite_where=text(CONVERTING_SENDS),
+            postgresql_where=text(CONVERTING_SENDS),
         ),
         # a contact's sends in time order, with what the tail of a window checks (covering)
         Index("ix_campaign_send_org_contact", "organization_id", "contact_id", "sent_at",
@@ -428,6 +449,7 @@ CAMPAIGN_STATUS_RANK: dict[str, int] = {
     "REPLIED": 4,
 }
 CAMPAIGN_RANKS = (1, 2, 3, 4)
+assert CAMPAIGN_STATUS_RANK["CLICKED"] == 4  # CONVERTING_SENDS writes it
 NO_JOURNEY_TRACK = "j"  # campaign_gap.track of the campaigns without a journey
 JOURNEY_TRACK_PREFIX = "j:"  # campaign_gap.track of a journey: the prefix and its name
 

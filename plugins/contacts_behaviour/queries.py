@@ -58,6 +58,7 @@ from .stages import (
     FunnelScope,
     FunnelStage,
     campaign_message_conditions,
+    converting_sends,
     level_counts,
     reached_contacts,
     send_conditions,
@@ -167,14 +168,14 @@ def _reads_gaps(f: ReportFilters) -> bool:
 def _converted_and_interacted(conn: Connection, f: ReportFilters, window: int, as_of: int) -> int:
     """Contacts with a campaign message of the period followed by a commercial conversation or
     an order within the window (by asOf), and with one clicked or replied: the converted level
-    of the default funnel. Only the period's sends that are either are grouped per contact
-    (one pass over the period's index range)."""
+    of the default funnel. Only the period's sends that are either are grouped per contact,
+    read from the partial index of the converting sends (``tablero.CONVERTING_SENDS``)."""
     s = CampaignSend.__table__.c
     interacted = s.rank >= STATUS_RANK["CLICKED"]
     converted = send_converted(window, as_of)
     contacts = (
         select(s.contact_id)
-        .where(*send_conditions(f, f.current), or_(interacted, converted))
+        .where(*send_conditions(f, f.current), converting_sends(), or_(interacted, converted))
         .group_by(s.contact_id)
         .having(
             func.max(case((interacted, 1), else_=0)) == 1,
@@ -197,6 +198,7 @@ def _journeys_from_gaps(
         select(s.journey, s.contact_id)
         .where(
             *send_conditions(f, f.current),
+            converting_sends(),
             send_converted(window, f.period.as_of_ts, orders=False),
         )
         .distinct()

@@ -34,6 +34,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 from tablero import (
     CAMPAIGN_STATUS_RANK,
+    CONVERSION_WINDOW_CAP,
+    CONVERTING_SENDS,
     CampaignSend,
     Conversation,
     DateRange,
@@ -97,6 +99,14 @@ def send_conditions(f: ReportFilters, rng: DateRange) -> list[ColumnElement]:
     the contact's group and origin, the message's channel)."""
     s = CampaignSend.__table__.c
     return f.where(CampaignSend, which=None) + [s.sent_at >= rng.start_ts, s.sent_at < rng.end_ts]
+
+
+def converting_sends() -> ColumnElement[bool]:
+    """SQL on ``campaign_send``: the core's :data:`tablero.CONVERTING_SENDS` as written in its
+    partial index (interacted, or converted within the longest window), so that a query
+    selecting interacted or converted sends reads that index instead of the period's."""
+    assert MAX_ATTRIBUTION_DAYS * DAY_SECONDS <= CONVERSION_WINDOW_CAP
+    return literal_column(CONVERTING_SENDS)
 
 
 def send_converted(

@@ -513,6 +513,51 @@ def test_the_campaign_sends_follow_new_and_changed_records(db, make_org, make_ap
     ]
 
 
+def test_the_converted_levels_read_only_the_converting_sends(db, orgs):
+    """The message funnel's converted level and the journey funnel's converted contacts read
+    the partial index of the sends that were clicked or replied or converted within 90 days
+    (ix_campaign_send_org_converting), not every send of the period."""
+    from sqlalchemy import event
+    from tablero import ReportFilters, trailing_days
+    from tablero.orgs import organization_by_key
+    from tablero.plugins.contacts_behaviour import queries
+
+    org_id = db.read(lambda conn: organization_by_key(conn, orgs[0]))  # (its id column first)
+    f = ReportFilters(org_id, "America/Sao_Paulo", trailing_days(30, "America/Sao_Paulo", NOW))
+    window = 7 * 86_400
+    captured = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        captured.append((statement, parameters))
+
+    with db.engine.connect() as conn:
+        event.listen(conn, "before_cursor_execute", capture)
+        queries._converted_and_interacted(conn, f, window, f.period.as_of_ts)
+        converted_level = captured[-1]
+        queries._journeys_from_gaps(conn, f, window)
+        journey_converted = captured[-1]
+        event.remove(conn, "before_cursor_execute", capture)
+        for statement, parameters in (converted_level, journey_converted):
+            if db.is_sqlite:
+                plan = " ".join(
+                    str(row[-1])
+                    for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+                )
+                assert "COVERING INDEX ix_campaign_send_org_converting" in plan, plan
+            else:
+                # On a tiny table any index costs the same; without the two full indexes (in a
+                # transaction rolled back), the partial one is chosen only if the statement's
+                # conditions imply its predicate (else: a sequential scan, even when disabled)
+                conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+                conn.exec_driver_sql("DROP INDEX ix_campaign_send_org_sent")
+                conn.exec_driver_sql("DROP INDEX ix_campaign_send_org_contact")
+                plan = " ".join(
+                    row[0] for row in conn.exec_driver_sql("EXPLAIN " + statement, parameters)
+                )
+                conn.rollback()
+                assert "ix_campaign_send_org_converting" in plan, plan
+
+
 def test_the_same_figure_is_the_same_number_everywhere(page):
     reached = page["interactions"]["reachedContacts"]["value"]
     assert reached == page["messageFunnel"]["levels"][0]["contacts"]
