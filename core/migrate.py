@@ -100,3 +100,17 @@ def upgrade(url: str, revision: str = "head") -> None:
                 raise
     finally:
         db.dispose()
+
+
+def analyze_sqlite_table(conn, table: str) -> None:
+    """For a migration that adds or replaces an index: on a SQLite database with planner
+    statistics (``sqlite_stat1``, written by ingestion's ``ANALYZE``), refresh ``table``'s, so
+    the new index has figures beside the old ones (without them SQLite estimates it like any
+    other index of the table and may keep the old choice). PostgreSQL needs none."""
+    if conn.dialect.name != "sqlite":
+        return
+    has_statistics = conn.exec_driver_sql(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'"
+    ).first()
+    if has_statistics:
+        conn.exec_driver_sql(f"ANALYZE {table}")

@@ -10,6 +10,7 @@ Revises: 0013
 Create Date: 2026-12-03 06:40:00
 """
 from alembic import op
+from tablero.migrate import analyze_sqlite_table
 
 
 revision = '0014'
@@ -23,6 +24,7 @@ def upgrade() -> None:
     op.create_index(
         'ix_message_org_sent', 'message', ['organization_id', 'sent_at', 'contact_id', 'direction']
     )
+    analyze_sqlite_table(op.get_bind(), 'message')
 
 
 def downgrade() -> None:

@@ -11,6 +11,7 @@ Revises: 0014
 Create Date: 2026-12-03 06:45:00
 """
 from alembic import op
+from tablero.migrate import analyze_sqlite_table
 import sqlalchemy as sa
 
 
@@ -31,6 +32,7 @@ def upgrade() -> None:
         sqlite_where=sa.text(CONVERTING_SENDS),
         postgresql_where=sa.text(CONVERTING_SENDS),
     )
+    analyze_sqlite_table(op.get_bind(), 'campaign_send')
 
 
 def downgrade() -> None:
