@@ -97,7 +97,14 @@ def campaign_reach(conn: Connection, f: ReportFilters, rng: DateRange) -> Campai
     channel, in one statement: the whole days before the last one from ``campaign_gap``, and
     the part of a last day cut short by ``rng``'s end (asOf) from ``campaign_send``, a contact
     counted there when it has no send of the track earlier in the window. Only where
-    :func:`campaign_gaps_apply`."""
+    :func:`campaign_gaps_apply`. Once per request and window: the message funnel and the
+    journey funnel read the same reach (:meth:`ReportFilters.remember`)."""
+    return f.remember(
+        (campaign_reach, f.channel, rng.start_ts, rng.end_ts), lambda: _reach(conn, f, rng)
+    )
+
+
+def _reach(conn: Connection, f: ReportFilters, rng: DateRange) -> CampaignReach:
     g = CampaignGap.__table__.c
     first = epoch_day(rng.start)
     cut, tail_start = _cut_day(conn, f, rng, nothing_after=_nothing_sent_after)

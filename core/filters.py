@@ -21,6 +21,7 @@ What each filter means per table (a table is recognised by its columns):
 from __future__ import annotations
 
 import enum
+import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -35,7 +36,6 @@ from .context import TableroContext, Viewer
 from .errors import BadUserInput, Forbidden, NotFound
 from .models import CHANNELS, Contact, ContactGroup, Conversation, User
 from .periods import DateRange, Period, PeriodInput, PeriodPreset, resolve_period
-
 
 
 @strawberry.enum(description="A communication channel.")
@@ -68,6 +68,10 @@ class ReportFiltersInput:
     )
 
 
+_MEMO_LOCK = threading.Lock()  # guards the creation of remember()'s per-key locks
+_COMPUTING = object()  # remember()'s memo keys (_COMPUTING, key): the lock of a key's compute
+
+
 @dataclass(frozen=True)
 class ReportFilters:
     """Filters resolved against the organization: ids instead of external ids, dates as instants."""
@@ -87,13 +91,20 @@ class ReportFilters:
     def remember(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         """``compute()``, once per request: the filters live as long as the request, so the
         figures of one report share a lookup that doesn't depend on their own dimensions
-        (the organization's closing reasons, "is there data after asOf?" probes). Safe across
-        the report's worker threads: at worst two compute the same value."""
-        try:
-            return self._memo[key]
-        except KeyError:
-            value = self._memo[key] = compute()
-            return value
+        (the organization's closing reasons, "is there data after asOf?" probes, a reach
+        read by two funnels). Safe across the report's worker threads: a second thread asking
+        for a key being computed waits for that value instead of computing it again (the
+        key must name every dimension the value depends on: the memo is shared by
+        :meth:`without`'s copies)."""
+        memo = self._memo
+        if key in memo:
+            return memo[key]
+        with _MEMO_LOCK:
+            lock = memo.setdefault((_COMPUTING, key), threading.Lock())
+        with lock:
+            if key not in memo:
+                memo[key] = compute()
+            return memo[key]
 
     @property
     def current(self) -> DateRange:

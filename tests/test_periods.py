@@ -112,3 +112,39 @@ def test_report_filters_remember_computes_once_per_request_and_shares_with_copie
     other_request = ReportFilters(1, "America/Sao_Paulo", period, channel="SMS")
     assert other_request == f  # the memo is not part of the filters' identity
     assert other_request.remember("reasons", lookup) == 3
+
+
+def test_report_filters_remember_makes_a_second_thread_wait_for_the_first_compute():
+    """Two worker threads of one report asking for the same key: one computes, the other waits
+    for its value (the funnels share one campaign reach); an error is not remembered."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import UTC, datetime
+
+    from tablero import ReportFilters, resolve_period
+
+    period = resolve_period(None, "America/Sao_Paulo", datetime(2026, 11, 25, 15, tzinfo=UTC))
+    f = ReportFilters(1, "America/Sao_Paulo", period)
+    started, release = threading.Event(), threading.Event()
+    calls = []
+
+    def slow_lookup():
+        calls.append(1)
+        started.set()
+        release.wait(5)
+        return "reach"
+
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(f.remember, "reach", slow_lookup)
+        started.wait(5)
+        second = pool.submit(f.remember, "reach", slow_lookup)
+        release.set()
+        assert (first.result(5), second.result(5)) == ("reach", "reach")
+    assert len(calls) == 1
+
+    def failing():
+        raise RuntimeError("database went away")
+
+    with pytest.raises(RuntimeError):
+        f.remember("broken", failing)
+    assert f.remember("broken", lambda: "retried") == "retried"
