@@ -186,6 +186,7 @@ def _ingest_file(
             result = ingest_lines(
                 db, org_id, _lines_with_progress(stream, bar), chunk_size=chunk_size,
                 on_chunk=on_chunk, defer_facts=defer_facts,
+                on_refresh=lambda message: click.echo(f"\n{name}: {message}", err=True),
             )
         if defer_facts:
             click.echo(f"{name}: derived facts recomputed", err=True)
@@ -241,7 +242,7 @@ def refresh_command(org_key: str) -> None:
     try:
         org_id = _organization_id(db, org_key)
         started = time.monotonic()
-        derived.refresh(db, org_id)
+        derived.refresh(db, org_id, progress=lambda message: click.echo(message, err=True))
     finally:
         db.dispose()
     click.echo(f"refreshed the derived facts of {org_key} in {time.monotonic() - started:.1f} s")

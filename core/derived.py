@@ -152,6 +152,7 @@ def refresh(
     now: int | None = None,
     _phone_states: bool = True,
     _effective_known: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> None:
     """Recompute the derived facts of the given contacts and conversations (surrogate ids).
 
@@ -159,7 +160,8 @@ def refresh(
     (the other counts as empty). Sets ``organization.refreshed_at = now`` (default: the current
     time). With a :class:`Database`, runs in its own transaction; with a connection, in the
     caller's. (Ingestion passes ``_phone_states=False, _effective_known=True``: it wrote those
-    columns itself for the rows it upserted.)
+    columns itself for the rows it upserted.) ``progress(message)``: a whole refresh reports a
+    line after each range of records it has recomputed.
     """
     if isinstance(db_or_conn, Database):
 
@@ -173,6 +175,7 @@ def refresh(
                 now=now,
                 _phone_states=_phone_states,
                 _effective_known=_effective_known,
+                progress=progress,
             )
 
         db_or_conn.write(in_transaction)
@@ -182,7 +185,7 @@ def refresh(
     schedules = _Schedules(conn, organization_id)
     org = {"org": organization_id}
     if contact_ids is None and conversation_ids is None:
-        _refresh_all(conn, organization_id, schedules, _phone_states)
+        _refresh_all(conn, organization_id, schedules, _phone_states, progress)
     else:
         contacts = sorted(set(contact_ids or ()))
         conversations = sorted(set(conversation_ids or ()))
@@ -326,21 +329,25 @@ def _analyze(conn: Connection, tables: Sequence[str]) -> None:
             conn.exec_driver_sql(f"ANALYZE {table}")
 
 
-def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_states: bool):
+def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_states: bool,
+                 progress: Callable[[str], None] | None = None):
     org = {"org": org_id}
+    started = time.monotonic()
     _effective(conn, org, None)
     for table in _FACT_TABLES:
         conn.execute(text(f"DELETE FROM {table} WHERE organization_id = :org"), org)
     ranges = 0
-    for table, steps in (
+    passes = (
         # states first: the activity rows copy each contact's state
-        ("contact", ([_states] if phone_states else [])
+        ("contact", "contacts", ([_states] if phone_states else [])
          + [_contact_facts, _contact_days, _contact_activity, _customer_orders,
             _interactions, _campaign_sends]),
-        ("conversation", [_conversation_facts, _intervals, _conversation_hours]),
+        ("conversation", "conversations", [_conversation_facts, _intervals,
+                                           _conversation_hours]),
         # after the conversations' times to close
-        ("contact", [_close_facts]),
-    ):
+        ("contact", "close facts of contacts", [_close_facts]),
+    )
+    for number, (table, label, steps) in enumerate(passes, 1):
         max_id = conn.execute(
             text(f"SELECT COALESCE(MAX(id), 0) FROM {table} WHERE organization_id = :org"), org
         ).scalar()
@@ -366,6 +373,12 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
                     step(conn, org, schedules.timezone, where, replace=False)
                 else:
                     step(conn, org, schedules, where)
+            if progress is not None:
+                progress(
+                    f"refresh {number}/{len(passes)}: {label} up to id "
+                    f"{min(lo + RANGE_SIZE - 1, max_id):,} of {max_id:,} "
+                    f"({time.monotonic() - started:.0f} s)"
+                )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -148,6 +148,7 @@ def ingest_lines(
     on_chunk: Callable[[int, int], None] | None = None,
     now: int | None = None,
     defer_facts: bool = False,
+    on_refresh: Callable[[str], None] | None = None,
 ) -> IngestResult:
     """Ingest NDJSON ``lines`` into the organization; see the module docstring.
 
@@ -158,10 +159,11 @@ def ingest_lines(
     organization's derived facts (:func:`tablero.derived.refresh`) runs after the last chunk,
     or after the last stored chunk when a later one is rejected: the same facts as keeping them
     up to date chunk by chunk, computed once instead of once per chunk a contact appears in.
-    Until it finishes, reports show the facts as of before the load.
+    Until it finishes, reports show the facts as of before the load. ``on_refresh(message)``
+    receives that refresh's progress lines.
     """
     return _ingest(db, organization_id, _parse_lines(lines), chunk_size, on_chunk, now,
-                   defer_facts)
+                   defer_facts, on_refresh)
 
 
 def ingest_records(
@@ -173,6 +175,7 @@ def ingest_records(
     on_chunk: Callable[[int, int], None] | None = None,
     now: int | None = None,
     defer_facts: bool = False,
+    on_refresh: Callable[[str], None] | None = None,
 ) -> IngestResult:
     """Like :func:`ingest_lines` for already-decoded records (record n is "line" n).
 
@@ -180,7 +183,7 @@ def ingest_records(
     """
     return _ingest(
         db, organization_id, ((i, r) for i, r in enumerate(records, 1)), chunk_size, on_chunk, now,
-        defer_facts,
+        defer_facts, on_refresh,
     )
 
 
@@ -198,8 +201,8 @@ def load_demo(
     and ingest the demo data set (:func:`tablero.demo.generate`) into each.
 
     Loading again into existing organizations upserts the same records (idempotent).
-    ``progress(message)`` receives a line of text after each stored chunk. Returns the main
-    organization's id.
+    ``progress(message)`` receives a line of text after each stored chunk and after each range
+    of the derived facts' refresh that follows. Returns the main organization's id.
     """
     from . import demo
     from .orgs import create_organization, installed_closing_rules
@@ -232,9 +235,13 @@ def load_demo(
                          f"({time.monotonic() - started:.1f} s)")
 
         # a bulk load: the derived facts once at the end, not chunk by chunk
+        def refreshing(message: str, key: str = key):
+            if progress is not None:
+                progress(f"{key}: {message}")
+
         result = ingest_records(
             db, org_id, demo.generate(org_scale, org_seed, end=end, timezone=timezone),
-            on_chunk=chunk_done, defer_facts=True,
+            on_chunk=chunk_done, defer_facts=True, on_refresh=refreshing,
         )
         if progress is not None:
             counts = ", ".join(f"{n:,} {t}" for t, n in sorted(result.counts.items()))
@@ -1393,6 +1400,7 @@ def _ingest(
     on_chunk: Callable[[int, int], None] | None,
     now: int | None,
     defer_facts: bool = False,
+    on_refresh: Callable[[str], None] | None = None,
 ) -> IngestResult:
     """Store chunk after chunk. Pipelined: while a worker thread writes chunk n (the database
     drivers release the GIL while the database works), this thread reads and validates chunk
@@ -1437,7 +1445,8 @@ def _ingest(
         if defer_facts and result.chunks:
             if db.is_sqlite:
                 db.write(_analyze_sqlite)  # the refresh's plans need the new rows' statistics
-            derived.refresh(db, org_id, now=int(time.time()) if now is None else now)
+            derived.refresh(db, org_id, now=int(time.time()) if now is None else now,
+                            progress=on_refresh)
     if db.is_sqlite and sum(result.counts.values()) >= SQLITE_ANALYZE_AFTER:
         db.write(_analyze_sqlite)
     return result

@@ -410,7 +410,14 @@ def test_refresh_recomputes_what_was_lost(db, make_org):
             " WHERE organization_id = :org"), {"org": org_id})
 
     db.write(wipe)
-    derived.refresh(db, org_id, now=1_800_000_000)
+    lines = []
+    derived.refresh(db, org_id, now=1_800_000_000, progress=lines.append)
+    # one range of each pass: the contacts, the conversations, the contacts' close facts
+    assert [line.split(" (")[0] for line in lines] == [
+        "refresh 1/3: contacts up to id 1 of 1",
+        "refresh 2/3: conversations up to id 1 of 1",
+        "refresh 3/3: close facts of contacts up to id 1 of 1",
+    ]
     assert (conversation_facts(db, org_id, "v-1"), contact_facts(db, org_id, "c-1"),
             intervals(db, org_id, "v-1"), effective(db, org_id)) == expected
     assert db.read(lambda conn: conn.execute(text(

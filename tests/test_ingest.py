@@ -429,6 +429,10 @@ def test_cli_org_create_ingest_and_refresh(tmp_path, cli_env):
 
     refreshed = runner.invoke(refresh_command, ["--org", "acme"], env=cli_env)
     assert refreshed.exit_code == 0, refreshed.output
+    # a line per range of records recomputed (one range each here), then the total
+    assert "refresh 1/3: contacts up to id" in refreshed.output
+    assert "refresh 3/3: close facts of contacts up to id" in refreshed.output
+    assert "refreshed the derived facts of acme" in refreshed.output
 
     unknown = runner.invoke(ingest_command, [str(path), "--org", "nope"], env=cli_env)
     assert unknown.exit_code != 0
