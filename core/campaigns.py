@@ -119,7 +119,10 @@ def _reach(conn: Connection, f: ReportFilters, rng: DateRange) -> CampaignReach:
     ).group_by(g.track)
     parts = [whole]
     if tail_start < rng.end_ts:
-        parts += _tail(f, rng.start_ts, tail_start, rng.end_ts)
+        if f.channel is None:
+            parts += _tail_from_previous_days(f, first, tail_start, rng.end_ts)
+        else:  # the previous days are over every channel: probe the channel's earlier sends
+            parts += _tail(f, rng.start_ts, tail_start, rng.end_ts)
     units = union_all(*parts).subquery("units") if len(parts) > 1 else whole.subquery("units")
     rows = conn.execute(
         select(units.c.track, func.sum(units.c.contacts)).group_by(units.c.track)
@@ -141,6 +144,40 @@ def _nothing_sent_after(conn: Connection, organization_id: int, ts: int) -> bool
     return not conn.execute(
         select(exists().where(s.organization_id == organization_id, s.sent_at >= ts))
     ).scalar()
+
+
+def _tail_from_previous_days(
+    f: ReportFilters, first_day: int, tail_start: int, end_ts: int
+) -> list:
+    """Per track, the contacts sent a message of it in ``[tail_start, end_ts)`` (the part of
+    the window's last day before its end) whose previous day with one is before the window's
+    first day (or none): their first in the window is in the part. Read from the part's own
+    sends through the period index, which carries each send's previous days
+    (``prev_rank{r}_day``, ``prev_journey_day``; over every channel, so for the all-channels
+    reach only)."""
+    s = CampaignSend.__table__.c
+    in_tail = [s.organization_id == f.organization_id, s.sent_at >= tail_start,
+               s.sent_at < end_ts]
+
+    def first_in_window(previous_day):
+        return or_(previous_day.is_(None), previous_day < first_day)
+
+    parts = [
+        select(
+            literal(str(rank)).label("track"),
+            func.count(func.distinct(case(
+                (and_(s.rank >= rank, first_in_window(s[f"prev_rank{rank}_day"])), s.contact_id)
+            ))).label("contacts"),
+        ).where(*in_tail)
+        for rank in CAMPAIGN_RANKS
+    ]
+    track = case((s.journey.is_(None), NO_JOURNEY_TRACK), else_=JOURNEY_TRACK_PREFIX + s.journey)
+    parts.append(
+        select(track.label("track"), func.count(func.distinct(s.contact_id)).label("contacts"))
+        .where(*in_tail, first_in_window(s.prev_journey_day))
+        .group_by(track)
+    )
+    return parts
 
 
 def _tail(f: ReportFilters, start_ts: int, tail_start: int, end_ts: int) -> list:

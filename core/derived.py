@@ -93,6 +93,7 @@ from .models import (
     ALL_CHANNELS,
     ALL_STATES,
     BY_STATE,
+    CAMPAIGN_PREVIOUS_DAYS,
     CAMPAIGN_RANKS,
     CLOSED_ROW_KEY,
     CONVERSATION_DAY_COUNTS,
@@ -833,11 +834,19 @@ def _campaign_sends(conn: Connection, org: dict, timezone: str, where: _Where,
             text(
                 "INSERT INTO campaign_send (organization_id, message_id, contact_id, campaign_id,"
                 " journey, channel, status, rank, sent_at, day, next_commercial_at,"
-                " next_order_at, next_event_at)"
+                f" next_order_at, next_event_at, {', '.join(CAMPAIGN_PREVIOUS_DAYS)})"
                 " SELECT organization_id, id, contact_id, campaign_id, journey, channel, status,"
                 "  rank, sent_at, day, next_commercial_at, next_order_at,"
                 "  CASE WHEN next_order_at IS NULL OR next_commercial_at <= next_order_at"
-                "   THEN COALESCE(next_commercial_at, next_order_at) ELSE next_order_at END"
+                "   THEN COALESCE(next_commercial_at, next_order_at) ELSE next_order_at END,"
+                # the contact's previous day with a send of rank r or beyond / of the journey
+                + "".join(
+                    f"  MAX(CASE WHEN rank >= {r} THEN day END) OVER earlier_days,"
+                    for r in CAMPAIGN_RANKS
+                )
+                + "  MAX(day) OVER ("
+                "   PARTITION BY contact_id, journey ORDER BY day"
+                "   RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
                 " FROM ("
                 " SELECT :org AS organization_id, m.id, m.contact_id, m.campaign_id, k.journey,"
                 f"  m.channel, m.status, {campaign_rank_sql('m.status')} AS rank, m.sent_at,"
@@ -852,6 +861,8 @@ def _campaign_sends(conn: Connection, org: dict, timezone: str, where: _Where,
                 "  ON k.organization_id = m.organization_id AND k.id = m.campaign_id"
                 f" WHERE m.organization_id = :org AND {where('m.contact_id')}"
                 "  AND m.campaign_id IS NOT NULL AND m.direction = 'OUTBOUND') sends"
+                " WINDOW earlier_days AS (PARTITION BY contact_id ORDER BY day"
+                "  RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
             ),
             org,
         )

@@ -20,6 +20,7 @@ _FACTS_ADDED_BY: dict[str, tuple[str, ...] | None] = {
     "0008": None, "0009": None, "0010": None, "0011": None,
     "0012": ("campaign_send", "campaign_gap"),
     "0013": ("conversation_hour",),
+    "0016": ("campaign_send", "campaign_gap"),
 }
 
 

@@ -382,6 +382,9 @@ class ResponseBucket(SQLModel, table=True):
     answers: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+CAMPAIGN_PREVIOUS_DAYS = (
+    "prev_rank1_day", "prev_rank2_day", "prev_rank3_day", "prev_rank4_day", "prev_journey_day"
+)
 CONVERSION_WINDOW_CAP = 90 * 86_400
 """The longest attribution window (seconds) a funnel may ask for: the partial index of the
 converting sends holds the sends followed by a conversion within it."""
@@ -405,7 +408,7 @@ class CampaignSend(SQLModel, table=True):
         Index(
             "ix_campaign_send_org_sent",
             "organization_id", "sent_at", "contact_id", "campaign_id", "journey", "channel",
-            "rank", "next_commercial_at", "next_event_at",
+            "rank", "next_commercial_at", "next_event_at", *CAMPAIGN_PREVIOUS_DAYS,
         ),
         # the sends that can reach the funnels' last levels: interacted (clicked or replied) or
         # followed by a conversion within the longest attribution window (covering; a query
@@ -435,6 +438,14 @@ class CampaignSend(SQLModel, table=True):
     next_commercial_at: int | None = _epoch(nullable=True)
     next_order_at: int | None = _epoch(nullable=True)
     next_event_at: int | None = _epoch(nullable=True)  # the earlier of the two
+    # the contact's previous local day (before this send's) with a send of status rank r or
+    # beyond (prev_rank{r}_day; any channel), and with a send of the same journey track: the
+    # part of asOf's day before asOf counts its contacts first in a window from its own rows
+    prev_rank1_day: int | None = None
+    prev_rank2_day: int | None = None
+    prev_rank3_day: int | None = None
+    prev_rank4_day: int | None = None
+    prev_journey_day: int | None = None
 
 
 # How far a campaign message got (SPEC 6.2): the stored status is the furthest one reached, so
