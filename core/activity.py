@@ -341,9 +341,13 @@ def _gap_tail(
         candidates.append(or_(previous.is_(None), previous < counted_from))
     # the part's contacts, each kind of rows read once from its time index (covering: the
     # message index carries the direction, the conversation index the kind) and looked up per
-    # candidate in memory, not a probe of the contact's rows per candidate
+    # candidate in memory, not a probe of the contact's rows per candidate. "contact_id + 0":
+    # SQLite would otherwise walk the part's contacts (48,000 in the large set's twelve hours
+    # before the bench's asOf) probing the day's rows for each, twice the time of walking the
+    # candidates (20,000 there)
+    candidate = a.contact_id + literal_column("0")
     happened = or_(
-        *[a.contact_id.in_(select(contact_id).where(*where)) for contact_id, where in events]
+        *[candidate.in_(select(contact_id).where(*where)) for contact_id, where in events]
     )
     return select(
         literal(day).label("day"),
