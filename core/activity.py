@@ -252,6 +252,7 @@ def activity_gaps(
     by_state: bool = False,
     reads: Literal["contacts", "amount"] = "contacts",
     counted_from=None,
+    window_start=None,
 ) -> Subquery:
     """The ``activity_gap`` rows of ``measure`` over ``rng``'s days under the filters' channel
     (see :class:`tablero.models.ActivityGap`): ``day``, ``gap``, ``state``, ``contacts`` and
@@ -262,7 +263,11 @@ def activity_gaps(
     :func:`contact_activity`; for the amount, the part's total. ``counted_from``: the first day
     (as days since 1970-01-01) of the window holding ``rng``'s last day, when the caller counts
     contacts only by :func:`first_in_gaps` over windows: that day's rows that are not a first
-    there are then left out before its raw rows are read. Only where :func:`gaps_apply`.
+    there are then left out before its raw rows are read. ``window_start(day)``: the first
+    day (an SQL expression of a row's ``day``) of the window the caller counts that row in, when
+    it counts by :func:`first_in_gaps` alone: the whole days' rows that are not a first there
+    are left out too (fewer rows to group: the geography's per-state rows). Only where
+    :func:`gaps_apply`.
     """
     if by_state and measure != "activity":
         raise ValueError("only the activity measure is counted per state")
@@ -279,6 +284,7 @@ def activity_gaps(
         g.measure == number,
         g.day >= epoch_day(rng.start),
         g.day < epoch_day(cut),
+        *([] if window_start is None else [g.gap > g.day - window_start(g.day)]),
     )
     if raw_start >= rng.end_ts:
         return whole.subquery("gaps")
@@ -696,7 +702,8 @@ def interacting_geography(conn: Connection, f: ReportFilters, rng: DateRange) ->
     """
     if gaps_apply(f, rng):
         g = activity_gaps(
-            conn, f, rng, "activity", by_state=True, counted_from=epoch_day(rng.start)
+            conn, f, rng, "activity", by_state=True, counted_from=epoch_day(rng.start),
+            window_start=lambda day: epoch_day(rng.start),
         )
         rows = dict(
             conn.execute(

@@ -402,21 +402,27 @@ def contacts_over_time(conn: Connection, f: ReportFilters) -> list[ContactsBehav
     # activity facts in one grouped statement: a contact counts in a month on its first day of
     # activity in that month.
     # (From the activity gaps where they apply: a few rows per day instead of one per contact.)
+    def month_start(day):
+        return case(
+            *[(day < epoch_day(s), epoch_day(prev)) for prev, s in zip(starts, starts[1:])],
+            else_=epoch_day(starts[-1]),
+        )
+
     if gaps_apply(f, *month_ranges):
-        activity = activity_gaps(conn, f, rng, "activity", counted_from=epoch_day(starts[-1]))
+        activity = activity_gaps(
+            conn, f, rng, "activity", counted_from=epoch_day(starts[-1]), window_start=month_start
+        )
     else:
         activity = contact_activity(f, rng, columns=["day", "prev_day"], conn=conn)
     month = day_bucket_index(activity.c.day, rng, Granularity.MONTH).label("month")
-    month_start = case(
-        *[(activity.c.day < epoch_day(s), epoch_day(prev)) for prev, s in zip(starts, starts[1:])],
-        else_=epoch_day(starts[-1]),
-    )
     if "gap" in activity.c:
-        statement = select(month, first_in_gaps(activity, month_start)).group_by(month)
+        statement = select(month, first_in_gaps(activity, month_start(activity.c.day))).group_by(
+            month
+        )
     else:
         statement = (
             select(month, func.count())
-            .where(first_in_window(activity, "activity", month_start))
+            .where(first_in_window(activity, "activity", month_start(activity.c.day)))
             .group_by(month)
         )
     interacted = make_series(rng, Granularity.MONTH, conn.execute(statement).all()).values
