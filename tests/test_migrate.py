@@ -373,3 +373,40 @@ def test_upgrading_past_0013_rebuilds_the_conversation_hours_with_their_commerci
     engine.dispose()
     hour = 20769 * 24 + 22
     assert [tuple(r) for r in hours] == [("*", hour, 2, 1), ("WHATSAPP", hour, 2, 1)]
+
+
+def test_upgrading_past_0016_gives_the_campaign_sends_their_previous_days(tmp_path):
+    """0016 adds each send's previous days (per status rank and journey) and rebuilds the
+    campaign sends: a contact's READ send on day d and SENT send on day d + 2 (one campaign,
+    no journey) get the previous days a funnel's asOf-day part reads."""
+    url = f"sqlite:///{tmp_path / 'at-0015.sqlite3'}"
+    upgrade(url, "0015")
+    engine = create_engine(url)
+    day = 1794000000  # 2026-11-06 18:20 in São Paulo: local day 20763
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO organization (id, key, name, timezone, created_at, refreshed_at)"
+            " VALUES (1, 'acme', 'Acme', 'America/Sao_Paulo', 0, 5)"))
+        conn.execute(text(
+            "INSERT INTO contact (organization_id, id, external_id, created_at)"
+            " VALUES (1, 1, 'c1', 1793070000)"))
+        conn.execute(text(
+            "INSERT INTO campaign (organization_id, id, external_id, name, channel)"
+            " VALUES (1, 1, 'k1', 'Promo', 'WHATSAPP')"))
+        for mid, status, sent in ((1, "READ", day), (2, "SENT", day + 2 * 86_400)):
+            conn.execute(text(
+                "INSERT INTO message (organization_id, id, external_id, contact_id, channel,"
+                " direction, sender, campaign_id, status, sent_at, automatic, effective)"
+                f" VALUES (1, {mid}, 'm{mid}', 1, 'WHATSAPP', 'OUTBOUND', 'SYSTEM', 1,"
+                f" '{status}', {sent}, FALSE, FALSE)"))
+    upgrade(url)
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT message_id, day, prev_rank1_day, prev_rank2_day, prev_rank3_day,"
+            " prev_rank4_day, prev_journey_day FROM campaign_send ORDER BY message_id")).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [
+        (1, 20763, None, None, None, None, None),
+        # day 20765: previous send day 20763, and it reached READ (ranks 2 and 3), not rank 4
+        (2, 20765, 20763, 20763, 20763, None, 20763),
+    ]
