@@ -346,6 +346,17 @@ def test_upgrading_past_0012_rebuilds_only_the_campaign_sends(tmp_path):
     assert [tuple(r) for r in refreshed] == [(1, 1), (2, 1)]
 
 
+def _one_current_org_with_a_contact(conn) -> None:
+    """Organization 1 (facts current: refreshed_at set) with contact 1, written raw at an old
+    revision."""
+    conn.execute(text(
+        "INSERT INTO organization (id, key, name, timezone, created_at, refreshed_at)"
+        " VALUES (1, 'acme', 'Acme', 'America/Sao_Paulo', 0, 5)"))
+    conn.execute(text(
+        "INSERT INTO contact (organization_id, id, external_id, created_at)"
+        " VALUES (1, 1, 'c1', 1793070000)"))
+
+
 def test_upgrading_past_0013_rebuilds_the_conversation_hours_with_their_commercial_count(
     tmp_path,
 ):
@@ -353,12 +364,7 @@ def test_upgrading_past_0013_rebuilds_the_conversation_hours_with_their_commerci
     upgrade(url, "0012")
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO organization (id, key, name, timezone, created_at, refreshed_at)"
-            " VALUES (1, 'acme', 'Acme', 'America/Sao_Paulo', 0, 5)"))
-        conn.execute(text(
-            "INSERT INTO contact (organization_id, id, external_id, created_at)"
-            " VALUES (1, 1, 'c1', 1793070000)"))
+        _one_current_org_with_a_contact(conn)
         # both at 2026-11-12 22:30 in São Paulo: day 20769, hour 22; one commercial
         for vid, kind in ((1, "COMMERCIAL"), (2, "SUPPORT")):
             conn.execute(text(
@@ -384,12 +390,7 @@ def test_upgrading_past_0016_gives_the_campaign_sends_their_previous_days(tmp_pa
     engine = create_engine(url)
     day = 1794000000  # 2026-11-06 18:20 in São Paulo: local day 20763
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO organization (id, key, name, timezone, created_at, refreshed_at)"
-            " VALUES (1, 'acme', 'Acme', 'America/Sao_Paulo', 0, 5)"))
-        conn.execute(text(
-            "INSERT INTO contact (organization_id, id, external_id, created_at)"
-            " VALUES (1, 1, 'c1', 1793070000)"))
+        _one_current_org_with_a_contact(conn)
         conn.execute(text(
             "INSERT INTO campaign (organization_id, id, external_id, name, channel)"
             " VALUES (1, 1, 'k1', 'Promo', 'WHATSAPP')"))

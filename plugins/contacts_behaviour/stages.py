@@ -50,6 +50,8 @@ from tablero import (
 DAY_SECONDS = 86_400
 DEFAULT_ATTRIBUTION_DAYS = 7
 MAX_ATTRIBUTION_DAYS = 90
+# the converting sends' partial index must hold every conversion a funnel may ask for
+assert MAX_ATTRIBUTION_DAYS * DAY_SECONDS <= CONVERSION_WINDOW_CAP
 
 # How far a campaign message got (the core's ranks: the stored status is the furthest one
 # reached, so a READ message was delivered even without a DELIVERED record; SENT, FAILED and no
@@ -105,7 +107,6 @@ def converting_sends() -> ColumnElement[bool]:
     """SQL on ``campaign_send``: the core's :data:`tablero.CONVERTING_SENDS` as written in its
     partial index (interacted, or converted within the longest window), so that a query
     selecting interacted or converted sends reads that index instead of the period's."""
-    assert MAX_ATTRIBUTION_DAYS * DAY_SECONDS <= CONVERSION_WINDOW_CAP
     return literal_column(CONVERTING_SENDS)
 
 

@@ -3,7 +3,7 @@
 ``ix_campaign_send_org_converting`` holds the campaign sends that were clicked or replied or
 were followed by a conversion (commercial conversation or order) within 90 days, the longest
 attribution window: the message funnel's converted level and the journey funnel's converted
-contacts read those (about a third of a period's sends in the demo data) instead of every send
+contacts read those (about 40 % of the sends in the demo data) instead of every send
 of the period. An index only: no derived facts change.
 
 Revision ID: 0015
