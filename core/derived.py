@@ -879,7 +879,11 @@ def _stash_campaign_cells(conn: Connection, org: dict, where: _Where, sign: int)
     """The ``campaign_gap`` cells of the scope's ``campaign_send`` rows into
     :data:`_CAMPAIGN_CELLS`, times ``sign`` (0: only empty it). Each contact's distinct
     (channel and ``'*'``, track, day): the status ranks its sends reach and their campaigns'
-    journeys, each with the gap since the contact's previous day of that track."""
+    journeys, each with the gap since the contact's previous day of that track.
+
+    Over every channel, the previous days are the sends' own (``prev_rank*_day``,
+    ``prev_journey_day``); per channel, a window over the contact's (channel, day)s, each with
+    the highest rank it reached, gives them (a day of rank r is a day of every track up to r)."""
     if sign <= 0:
         _empty_temp_table(conn, _CAMPAIGN_CELLS,
                           "channel TEXT, track TEXT, day INTEGER, gap INTEGER, n BIGINT")
@@ -889,26 +893,48 @@ def _stash_campaign_cells(conn: Connection, org: dict, where: _Where, sign: int)
         f"CASE WHEN s.journey IS NULL THEN '{NO_JOURNEY_TRACK}'"
         f" ELSE '{JOURNEY_TRACK_PREFIX}' || s.journey END"
     )
+    levels = CAMPAIGN_RANKS
+    previous = ", ".join(f"s.prev_rank{r}_day AS p{r}" for r in levels)
+    earlier = ("OVER (PARTITION BY contact_id, channel ORDER BY day"
+               " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)")
+
+    def gap(prev: str) -> str:
+        return (f"CASE WHEN {prev} IS NULL OR day - {prev} >= {GAP_CAP} THEN {GAP_CAP}"
+                f" ELSE day - {prev} END")
+
     arms = []
-    for channel in ("channel", f"'{ALL_CHANNELS}'"):
-        for level in CAMPAIGN_RANKS:
-            only = f" WHERE r >= {level}" if level > 1 else ""
-            arms.append(f"SELECT contact_id, {channel} AS channel, '{level}' AS track, day"
-                        f" FROM scope_sends{only}")
-        arms.append(f"SELECT contact_id, {channel}, jt, day FROM scope_sends")
-    gap = (f"CASE WHEN prev IS NULL OR day - prev >= {GAP_CAP} THEN {GAP_CAP}"
-           " ELSE day - prev END")
+    for r in levels:
+        only = f" WHERE r >= {r}" if r > 1 else ""
+        arms.append(f"SELECT channel, '{r}' AS track, day, {gap(f'p{r}')} AS gap"
+                    f" FROM channel_days{only}")
+        arms.append(f"SELECT '{ALL_CHANNELS}', '{r}', day, {gap(f'p{r}')} FROM all_days{only}")
+    arms.append(f"SELECT channel, jt, day, {gap('p')} FROM channel_journeys")
+    arms.append(f"SELECT '{ALL_CHANNELS}', jt, day, {gap('p')} FROM all_journeys")
     conn.execute(
         text(
             "WITH scope_sends AS MATERIALIZED ("
-            f" SELECT s.contact_id, s.channel, s.day, s.rank AS r, {journey} AS jt"
-            f" FROM campaign_send s WHERE s.organization_id = :org AND {where('s.contact_id')})"
+            f" SELECT s.contact_id, s.channel, s.day, s.rank AS r, {journey} AS jt, {previous},"
+            " s.prev_journey_day AS pj"
+            f" FROM campaign_send s WHERE s.organization_id = :org AND {where('s.contact_id')}),"
+            # per contact, channel and day: the highest rank reached, and the channel's
+            # previous day with a send of each rank or beyond
+            " channel_days AS (SELECT channel, day, r, "
+            + ", ".join(f"MAX(CASE WHEN r >= {r} THEN day END) {earlier} AS p{r}"
+                        for r in levels)
+            + " FROM (SELECT contact_id, channel, day, MAX(r) AS r FROM scope_sends"
+            "  GROUP BY contact_id, channel, day) d),"
+            " all_days AS (SELECT day, MAX(r) AS r, "
+            + ", ".join(f"MAX(p{r}) AS p{r}" for r in levels)
+            + " FROM scope_sends GROUP BY contact_id, day),"
+            " channel_journeys AS (SELECT channel, jt, day,"
+            "  LAG(day) OVER (PARTITION BY contact_id, channel, jt ORDER BY day) AS p"
+            "  FROM scope_sends GROUP BY contact_id, channel, jt, day),"
+            " all_journeys AS (SELECT jt, day, MAX(pj) AS p FROM scope_sends"
+            "  GROUP BY contact_id, jt, day)"
             f" INSERT INTO {_CAMPAIGN_CELLS} (channel, track, day, gap, n)"
-            f" SELECT channel, track, day, {gap} AS gap, {sign} * COUNT(*) FROM ("
-            "  SELECT channel, track, day,"
-            "   LAG(day) OVER (PARTITION BY contact_id, channel, track ORDER BY day) AS prev"
-            f"  FROM ({' UNION '.join(arms)}) tracks"
-            " ) gaps GROUP BY channel, track, day, 4"
+            f" SELECT channel, track, day, gap, {sign} * COUNT(*)"
+            f" FROM ({' UNION ALL '.join(arms)}) tracks"
+            " WHERE TRUE GROUP BY channel, track, day, gap"
         ),
         org,
     )

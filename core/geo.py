@@ -147,6 +147,24 @@ def state_for_phone(phone: str | None) -> str | None:
     return _state_of(number)
 
 
+def phones_and_states(phones: Iterable[str | None]) -> list[tuple[str | None, str | None]]:
+    """``(normalise_phone(p), state_for_phone(p))`` for each phone, parsing each once (ingestion
+    derives both for every contact it stores)."""
+    parse_possible = _parse_possible
+    format_number = _format_number
+    e164 = _E164
+    state_of = _state_of
+    result: list[tuple[str | None, str | None]] = []
+    append = result.append
+    for phone in phones:
+        number = parse_possible(phone)
+        if number is None:
+            append((None, None))
+        else:
+            append((format_number(number, e164), state_of(number)))
+    return result
+
+
 def states_for_phones(phones: Iterable[str | None]) -> list[str | None]:
     """Bulk version of ``state_for_phone`` (used at ingestion for many contacts); same results,
     element-wise, in the same order."""

@@ -828,10 +828,8 @@ class _Chunk:
         """Derived at ingestion, before the database is involved: each contact's phone in
         E.164 form (kept as given when it does not parse) and its state."""
         contacts = [rec for _, rec in self.records["contact"].values() if rec is not None]
-        normalised = [geo.normalise_phone(rec["phone"]) for rec in contacts]
-        for rec, phone, state in zip(
-            contacts, normalised, geo.states_for_phones(normalised), strict=True
-        ):
+        derived_ = geo.phones_and_states([rec["phone"] for rec in contacts])
+        for rec, (phone, state) in zip(contacts, derived_, strict=True):
             if phone is not None:
                 rec["phone"] = phone
             rec["state"] = state
@@ -1445,8 +1443,9 @@ def _ingest(
         if defer_facts and result.chunks:
             if db.is_sqlite:
                 db.write(_analyze_sqlite)  # the refresh's plans need the new rows' statistics
+            # (each stored contact's state was derived from its phone as it was validated)
             derived.refresh(db, org_id, now=int(time.time()) if now is None else now,
-                            progress=on_refresh)
+                            progress=on_refresh, _phone_states=False)
     if db.is_sqlite and sum(result.counts.values()) >= SQLITE_ANALYZE_AFTER:
         db.write(_analyze_sqlite)
     return result

@@ -9,6 +9,7 @@ from tablero.geo import (
     STATES,
     UNKNOWN_STATE,
     normalise_phone,
+    phones_and_states,
     state_for_phone,
     states_for_phones,
 )
@@ -158,6 +159,8 @@ def test_states_for_phones_equals_state_for_phone_element_wise():
     assert states_for_phones(iter(phones)) == expected  # any iterable, e.g. a generator
     assert states_for_phones([]) == []
     assert expected[: len(PHONE_PER_STATE)] == list(PHONE_PER_STATE)
+    # ingestion's one-parse version of both
+    assert phones_and_states(phones) == [(normalise_phone(p), state_for_phone(p)) for p in phones]
 
 
 def test_states_for_phones_readable_example():
@@ -169,3 +172,7 @@ def test_states_for_phones_readable_example():
         "+55 20 98765-4321",
     ]
     assert states_for_phones(phones) == ["SP", None, None, "RJ", None]
+    assert phones_and_states(phones) == [
+        ("+5511987654321", "SP"), (None, None), ("+12125550123", None),
+        ("+552132123456", "RJ"), ("+5520987654321", None),
+    ]
