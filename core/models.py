@@ -287,13 +287,12 @@ class ConversationHour(SQLModel, table=True):
 
 
 class Message(SQLModel, table=True):
+    # No database foreign keys (migration 0017): a row per message arrives, and on PostgreSQL
+    # each key was a trigger per row. Ingestion resolves every reference within the
+    # organization and rejects a batch with a dangling one; rows are never deleted.
     __tablename__ = "message"
     __table_args__ = (
         UniqueConstraint("organization_id", "external_id"),
-        _ref("contact_id", "contact"),
-        _ref("conversation_id", "conversation"),
-        _ref("advisor_id", "app_user"),
-        _ref("campaign_id", "campaign"),
         # covering for the outbound messages of a time range (direction), see migration 0014
         Index("ix_message_org_sent", "organization_id", "sent_at", "contact_id", "direction"),
         Index("ix_message_org_conversation", "organization_id", "conversation_id", "sent_at"),
@@ -314,7 +313,7 @@ class Message(SQLModel, table=True):
             postgresql_where=text("effective"),
         ),
     )
-    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    organization_id: int = Field(primary_key=True)
     id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     external_id: str
     contact_id: int

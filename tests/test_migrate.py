@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from tablero.migrate import upgrade
@@ -411,3 +412,76 @@ def test_upgrading_past_0016_gives_the_campaign_sends_their_previous_days(tmp_pa
         # day 20765: previous send day 20763, and it reached READ (ranks 2 and 3), not rank 4
         (2, 20765, 20763, 20763, 20763, None, 20763),
     ]
+
+
+def _fresh_postgres_url() -> tuple[str, object]:
+    """A new empty PostgreSQL database on the tests' server (conftest's), and what drops it."""
+    import os
+    import uuid
+
+    server_url = os.environ.get(
+        "TABLERO_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
+    server = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    name = f"tablero_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with server.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any connection failure, as in conftest
+        server.dispose()
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"PostgreSQL not reachable at {server_url}: {exc} (CI=true requires it)")
+        pytest.skip(f"PostgreSQL not reachable at {server_url}: {exc}")
+    return server_url.rsplit("/", 1)[0] + "/" + name, (server, name)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_0017_drops_the_message_foreign_keys_and_keeps_its_rows_and_indexes(tmp_path, backend):
+    """0017: ``message`` loses its five foreign keys (ingestion checks the references); its rows
+    and indexes stay; the downgrade puts the keys back."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from tablero.migrate import alembic_config
+
+    dropped = None
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'at-0016.sqlite3'}"
+    else:
+        url, dropped = _fresh_postgres_url()
+    try:
+        upgrade(url, "0016")
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            _one_current_org_with_a_contact(conn)
+            conn.execute(text(
+                "INSERT INTO message (organization_id, id, external_id, contact_id, channel,"
+                " direction, sender, sent_at, automatic, effective)"
+                " VALUES (1, 1, 'm1', 1, 'SMS', 'INBOUND', 'CONTACT', 1794000000, FALSE, FALSE)"))
+
+        def shape():
+            with engine.connect() as conn:
+                found = inspect(conn)
+                keys = sorted(tuple(fk["constrained_columns"])
+                              for fk in found.get_foreign_keys("message"))
+                indexes = sorted(ix["name"] for ix in found.get_indexes("message"))
+                rows = [tuple(r) for r in conn.execute(text(
+                    "SELECT id, external_id, contact_id, sent_at FROM message"))]
+            return keys, indexes, rows
+
+        keys, indexes, rows = shape()
+        assert len(keys) == 5 and {"ix_message_org_sent", "ix_message_org_effective"} <= set(indexes)
+        upgrade(url)
+        assert shape() == ([], indexes, rows)
+        engine.dispose()
+        command.downgrade(alembic_config(url), "0016")
+        assert shape() == (keys, indexes, rows)
+        upgrade(url)
+        assert shape() == ([], indexes, rows)
+        engine.dispose()
+    finally:
+        if dropped is not None:
+            server, name = dropped
+            with server.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            server.dispose()
