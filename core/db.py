@@ -47,6 +47,11 @@ SQLITE_STREAMING_PRAGMAS = (
     "PRAGMA mmap_size=0",
 )
 
+# ... and while a connection writes in bulk (an ingestion chunk, a refresh): no memory map, so
+# the pages it reads of a large database do not pile up as the process's resident memory (the
+# operating system still caches the file; the 200 MB page cache bounds SQLite's own share).
+SQLITE_BULK_PRAGMAS = ("PRAGMA mmap_size=0",)
+
 
 def streaming(conn: Connection) -> Callable[[], None]:
     """Put a pooled connection in bounded-memory mode for a long streamed read (SQLite: see
@@ -157,6 +162,23 @@ class Database:
     def write(self, fn: Callable[[Connection], T]) -> T:
         with self.engine.begin() as conn:
             return fn(conn)
+
+    def bulk_write(self, fn: Callable[[Connection], T]) -> T:
+        """:meth:`write` for a large write (an ingestion chunk, a refresh): on SQLite with
+        :data:`SQLITE_BULK_PRAGMAS` for its duration, the report settings restored after."""
+        if not self.is_sqlite:
+            return self.write(fn)
+        with self.engine.connect() as conn:
+            for pragma in SQLITE_BULK_PRAGMAS:
+                conn.exec_driver_sql(pragma)
+            conn.commit()  # (the pragmas began SQLAlchemy's transaction; nothing was written)
+            try:
+                with conn.begin():
+                    return fn(conn)
+            finally:
+                for pragma in SQLITE_REPORT_PRAGMAS:
+                    conn.exec_driver_sql(pragma)
+                conn.commit()
 
     async def run_write(self, fn: Callable[[Connection], T]) -> T:
         return await anyio.to_thread.run_sync(self.write, fn)

@@ -179,7 +179,7 @@ def refresh(
                 progress=progress,
             )
 
-        db_or_conn.write(in_transaction)
+        db_or_conn.bulk_write(in_transaction)
         return
     conn = db_or_conn
     now = int(time.time()) if now is None else now

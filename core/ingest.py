@@ -1415,7 +1415,9 @@ def _ingest(
         try:
             # Even with bad lines the chunk goes to the database, so that references are
             # checked too and every error is reported at once; nothing is written before.
-            return db.write(lambda conn: _store_chunk(conn, org_id, chunk, stamp, defer_facts))
+            return db.bulk_write(
+                lambda conn: _store_chunk(conn, org_id, chunk, stamp, defer_facts)
+            )
         except _Rejected:
             chunk.errors.sort(key=lambda e: e.line)
             raise IngestRejected(chunk.errors, number, number - 1) from None

@@ -48,3 +48,32 @@ def test_the_read_limit_holds_across_concurrent_figures(db):
     assert asyncio.run(report()) == [1] * 6
     assert most == 2
     assert asyncio.run(report()) == [1] * 6  # a second event loop gets its own limiter
+
+
+def test_a_bulk_write_runs_without_the_memory_map_and_restores_it(tmp_path):
+    """SQLite: an ingestion chunk or a refresh reads without the memory map (its pages would
+    count as resident memory); the pooled connection gets the report settings back, and a
+    failed bulk write leaves nothing."""
+    from sqlalchemy import text
+
+    database = Database(f"sqlite:///{tmp_path / 'bulk.sqlite3'}")
+    try:
+        database.write(lambda conn: conn.execute(text("CREATE TABLE t (x INTEGER)")))
+
+        def write(conn):
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+            return conn.exec_driver_sql("PRAGMA mmap_size").scalar()
+
+        assert database.bulk_write(write) == 0
+        assert database.read(lambda conn: conn.exec_driver_sql("PRAGMA mmap_size").scalar()) \
+            == 1073741824
+
+        def fail(conn):
+            conn.execute(text("INSERT INTO t VALUES (2)"))
+            raise RuntimeError("rejected")
+
+        with pytest.raises(RuntimeError):
+            database.bulk_write(fail)
+        assert database.read(lambda conn: conn.execute(text("SELECT x FROM t")).all()) == [(1,)]
+    finally:
+        database.dispose()
