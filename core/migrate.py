@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -115,3 +116,74 @@ def analyze_sqlite_table(conn, table: str) -> None:
     ).first()
     if has_statistics:
         conn.exec_driver_sql(f"ANALYZE {table}")
+
+
+# A foreign key clause of a table's CREATE statement as SQLite keeps it (named or not).
+_SQLITE_FOREIGN_KEY = re.compile(
+    r",\s*(?:CONSTRAINT\s+\"[^\"]*\"\s+)?FOREIGN KEY\s*\([^)]*\)\s*REFERENCES\s+\w+\s*\([^)]*\)"
+)
+
+
+def _rebuild_sqlite_table(conn, table: str, create_sql: str) -> None:
+    """SQLite's way to change a table's constraints: a new table from ``create_sql``, the rows
+    copied, the old table dropped, the new one renamed, its indexes created again as they
+    were (no other table may reference it)."""
+    indexes = [sql for (sql,) in conn.exec_driver_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+        (table,),
+    )]
+    columns = ", ".join(row[1] for row in conn.exec_driver_sql(f"PRAGMA table_info({table})"))
+    rebuilt = f"{table}_rebuilt"
+    conn.exec_driver_sql(
+        re.sub(rf"^CREATE TABLE\s+\"?{table}\"?", f"CREATE TABLE {rebuilt}", create_sql)
+    )
+    conn.exec_driver_sql(f"INSERT INTO {rebuilt} ({columns}) SELECT {columns} FROM {table}")
+    conn.exec_driver_sql(f"DROP TABLE {table}")
+    conn.exec_driver_sql(f"ALTER TABLE {rebuilt} RENAME TO {table}")
+    for sql in indexes:
+        conn.exec_driver_sql(sql)
+    analyze_sqlite_table(conn, table)
+
+
+def _sqlite_create_sql(conn, table: str) -> str:
+    return conn.exec_driver_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+    ).scalar()
+
+
+def drop_foreign_keys(conn, table: str) -> None:
+    """For a migration: drop every foreign key of ``table``. PostgreSQL: by their names in the
+    catalog. SQLite (which cannot drop a constraint): the table is rebuilt without them."""
+    if conn.dialect.name == "postgresql":
+        for (name,) in conn.exec_driver_sql(
+            "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f'",
+            (table,),
+        ).all():
+            quoted = '"' + name.replace('"', '""').replace("%", "%%") + '"'
+            conn.exec_driver_sql(f"ALTER TABLE {table} DROP CONSTRAINT {quoted}")
+        return
+    create_sql = _sqlite_create_sql(conn, table)
+    without = _SQLITE_FOREIGN_KEY.sub("", create_sql)
+    if without != create_sql:
+        _rebuild_sqlite_table(conn, table, without)
+
+
+def add_foreign_keys(conn, table: str, keys: list[tuple[str, list[str], str, list[str]]]) -> None:
+    """For a downgrade: give ``table`` the foreign keys ``(name, columns, target table,
+    target columns)`` back (SQLite: by rebuilding it with them)."""
+    if conn.dialect.name == "postgresql":
+        for name, columns, target, target_columns in keys:
+            quoted = '"' + name.replace('"', '""').replace("%", "%%") + '"'
+            conn.exec_driver_sql(
+                f"ALTER TABLE {table} ADD CONSTRAINT {quoted} FOREIGN KEY ({', '.join(columns)})"
+                f" REFERENCES {target} ({', '.join(target_columns)})"
+            )
+        return
+    create_sql = _sqlite_create_sql(conn, table).rstrip()
+    body, _, tail = create_sql.rpartition(")")  # tail: "" or " WITHOUT ROWID"
+    clauses = "".join(
+        f", \n\tFOREIGN KEY({', '.join(columns)}) REFERENCES {target}"
+        f" ({', '.join(target_columns)})"
+        for _, columns, target, target_columns in keys
+    )
+    _rebuild_sqlite_table(conn, table, body.rstrip() + clauses + "\n)" + tail)

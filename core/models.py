@@ -49,7 +49,11 @@ def _epoch(nullable: bool = False, index: bool = False):
 
 
 def _ref(name: str, target: str, nullable: bool = True) -> ForeignKeyConstraint:
-    """A tenant-leading composite foreign key ``(organization_id, name) -> target``."""
+    """A tenant-leading composite foreign key ``(organization_id, name) -> target``.
+
+    The records carry them, except ``message`` (migration 0017); the derived facts written by
+    ``tablero.derived`` carry none (0018): on PostgreSQL a key is a trigger per written row, and
+    ingestion checks every reference itself (``docs/architecture.md``)."""
     return ForeignKeyConstraint(
         ["organization_id", name],
         [f"{target}.organization_id", f"{target}.id"],
@@ -186,7 +190,7 @@ class FirstResponseBucket(SQLModel, table=True):
 
     __tablename__ = "first_response_bucket"
     __table_args__ = ({"sqlite_with_rowid": False},)
-    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    organization_id: int = Field(primary_key=True)
     measure: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     created_day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     bucket: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
@@ -202,7 +206,7 @@ class ContactDay(SQLModel, table=True):
 
     __tablename__ = "contact_day"
     __table_args__ = ({"sqlite_with_rowid": False},)
-    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    organization_id: int = Field(primary_key=True)
     created_day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     deleted_day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     contacts: int = Field(sa_column=Column(BigInteger, nullable=False))
@@ -279,7 +283,7 @@ class ConversationHour(SQLModel, table=True):
 
     __tablename__ = "conversation_hour"
     __table_args__ = ({"sqlite_with_rowid": False},)
-    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    organization_id: int = Field(primary_key=True)
     channel: str = Field(primary_key=True)
     hour: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     conversations: int = Field(sa_column=Column(BigInteger, nullable=False))
@@ -338,7 +342,6 @@ class ResponseInterval(SQLModel, table=True):
 
     __tablename__ = "response_interval"
     __table_args__ = (
-        _ref("conversation_id", "conversation"),
         Index(
             "ix_response_interval_org_answered",
             "organization_id", "answered_at", "advisor_id", "channel", "contact_id",
@@ -350,7 +353,7 @@ class ResponseInterval(SQLModel, table=True):
         Index("ix_response_interval_calendar", "organization_id", "calendar_bucket",
               "answered_at", "channel", "calendar_s"),
     )
-    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    organization_id: int = Field(primary_key=True)
     conversation_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     contact_id: int
@@ -373,7 +376,7 @@ class ResponseBucket(SQLModel, table=True):
 
     __tablename__ = "response_bucket"
     __table_args__ = ({"sqlite_with_rowid": False},)
-    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    organization_id: int = Field(primary_key=True)
     measure: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     channel: str = Field(primary_key=True)
@@ -424,7 +427,7 @@ class CampaignSend(SQLModel, table=True):
               "rank", "channel", "journey"),
         {"sqlite_with_rowid": False},
     )
-    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    organization_id: int = Field(primary_key=True)
     message_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     contact_id: int
     campaign_id: int
@@ -476,7 +479,7 @@ class CampaignGap(SQLModel, table=True):
 
     __tablename__ = "campaign_gap"
     __table_args__ = ({"sqlite_with_rowid": False},)
-    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    organization_id: int = Field(primary_key=True)
     channel: str = Field(primary_key=True)
     track: str = Field(primary_key=True)
     day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
@@ -494,7 +497,7 @@ class Interaction(SQLModel, table=True):
 
     __tablename__ = "interaction"
     __table_args__ = ({"sqlite_with_rowid": False},)
-    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    organization_id: int = Field(primary_key=True)
     contact_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     advisor_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
@@ -508,7 +511,7 @@ class InteractionDay(SQLModel, table=True):
 
     __tablename__ = "interaction_day"
     __table_args__ = ({"sqlite_with_rowid": False},)
-    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    organization_id: int = Field(primary_key=True)
     channel: str = Field(primary_key=True)
     day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     interactions: int = Field(sa_column=Column(BigInteger, nullable=False))
@@ -528,7 +531,6 @@ class ContactActivity(SQLModel, table=True):
 
     __tablename__ = "contact_activity"
     __table_args__ = (
-        _ref("contact_id", "contact"),
         Index("ix_contact_activity_org_contact", "organization_id", "contact_id"),
         # PostgreSQL keeps rows in a heap in insertion order (here: by contact), so a range of
         # days would fetch rows all over it; this index carries every column the reports read,
@@ -544,7 +546,7 @@ class ContactActivity(SQLModel, table=True):
         ).ddl_if(dialect="postgresql"),
         {"sqlite_with_rowid": False},
     )
-    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    organization_id: int = Field(primary_key=True)
     channel: str = Field(primary_key=True)  # a channel, or '*' for all channels
     day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     contact_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
@@ -608,7 +610,7 @@ class ActivityGap(SQLModel, table=True):
         ).ddl_if(dialect="postgresql"),
         {"sqlite_with_rowid": False},
     )
-    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    organization_id: int = Field(primary_key=True)
     channel: str = Field(primary_key=True)
     measure: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
@@ -634,7 +636,7 @@ class ConversationDay(SQLModel, table=True):
 
     __tablename__ = "conversation_day"
     __table_args__ = ({"sqlite_with_rowid": False},)
-    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    organization_id: int = Field(primary_key=True)
     channel: str = Field(primary_key=True)
     day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     commercial: int = Field(sa_column=Column(BigInteger, nullable=False))
@@ -693,7 +695,6 @@ class CustomerOrders(SQLModel, table=True):
 
     __tablename__ = "customer_orders"
     __table_args__ = (
-        _ref("contact_id", "contact"),
         # the few contacts whose orders use several currencies
         Index(
             "ix_customer_orders_mixed", "organization_id", "deleted", "contact_id",
@@ -701,7 +702,7 @@ class CustomerOrders(SQLModel, table=True):
             postgresql_where=text("currency <> other_currency"),
         ),
     )
-    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    organization_id: int = Field(primary_key=True)
     contact_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     frequency: int
     last_order_at: int = Field(sa_column=Column(BigInteger, nullable=False))
@@ -725,8 +726,8 @@ class OrderDay(SQLModel, table=True):
     subtracting the replaced ones'."""
 
     __tablename__ = "order_day"
-    __table_args__ = (_ref("contact_id", "contact"), {"sqlite_with_rowid": False})
-    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    organization_id: int = Field(primary_key=True)
     contact_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     currency: str = Field(primary_key=True)
@@ -744,7 +745,7 @@ class CustomerCell(SQLModel, table=True):
 
     __tablename__ = "customer_cell"
     __table_args__ = ({"sqlite_with_rowid": False},)
-    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    organization_id: int = Field(primary_key=True)
     last_day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     frequency: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     currency: str = Field(primary_key=True)
@@ -759,7 +760,7 @@ class OrderDayTotal(SQLModel, table=True):
 
     __tablename__ = "order_day_total"
     __table_args__ = ({"sqlite_with_rowid": False},)
-    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    organization_id: int = Field(primary_key=True)
     day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     currency: str = Field(primary_key=True)
     orders: int = Field(sa_column=Column(BigInteger, nullable=False))
@@ -773,7 +774,7 @@ class BuyerDay(SQLModel, table=True):
 
     __tablename__ = "buyer_day"
     __table_args__ = ({"sqlite_with_rowid": False},)
-    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    organization_id: int = Field(primary_key=True)
     day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     next_day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     buyers: int = Field(sa_column=Column(BigInteger, nullable=False))
@@ -792,7 +793,6 @@ class CloseFact(SQLModel, table=True):
 
     __tablename__ = "close_fact"
     __table_args__ = (
-        _ref("contact_id", "contact"),
         Index("ix_close_fact_contact", "organization_id", "contact_id"),
         # a median's bucket: its values in day order (the exact median is read from them)
         Index("ix_close_fact_business", "organization_id", "row_key", "business_bucket", "day",
@@ -801,7 +801,7 @@ class CloseFact(SQLModel, table=True):
               "close_calendar_s"),
         {"sqlite_with_rowid": False},
     )
-    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    organization_id: int = Field(primary_key=True)
     conversation_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     contact_id: int
     row_key: int
@@ -828,7 +828,7 @@ class ReasonCloseDay(SQLModel, table=True):
 
     __tablename__ = "reason_close_day"
     __table_args__ = ({"sqlite_with_rowid": False},)
-    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    organization_id: int = Field(primary_key=True)
     day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     row_key: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     prev_day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
@@ -841,7 +841,7 @@ class ReasonCloseBucket(SQLModel, table=True):
 
     __tablename__ = "reason_close_bucket"
     __table_args__ = ({"sqlite_with_rowid": False},)
-    organization_id: int = Field(primary_key=True, foreign_key="organization.id")
+    organization_id: int = Field(primary_key=True)
     measure: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     row_key: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})

@@ -14,10 +14,8 @@ Revision ID: 0017
 Revises: 0016
 Create Date: 2026-12-03 15:50:00
 """
-import re
-
 from alembic import op
-from tablero.migrate import analyze_sqlite_table
+from tablero.migrate import add_foreign_keys, drop_foreign_keys
 
 revision = '0017'
 down_revision = '0016'
@@ -31,71 +29,15 @@ REFERENCES = (
     ("fk_%(table_name)s_advisor_id", "advisor_id", "app_user"),
     ("fk_%(table_name)s_campaign_id", "campaign_id", "campaign"),
 )
-_SQLITE_FOREIGN_KEY = re.compile(
-    r",\s*(?:CONSTRAINT\s+\"[^\"]*\"\s+)?FOREIGN KEY\s*\([^)]*\)\s*REFERENCES\s+\w+\s*\([^)]*\)"
-)
-
-
-def _rebuild_sqlite_message(bind, create_sql: str) -> None:
-    """SQLite's way to change a table's constraints: a new table from ``create_sql``, the rows
-    copied, the old table dropped, the new one renamed, the indexes created again as they
-    were."""
-    indexes = [sql for (sql,) in bind.exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'message'"
-        " AND sql IS NOT NULL"
-    )]
-    columns = ", ".join(row[1] for row in bind.exec_driver_sql("PRAGMA table_info(message)"))
-    new_sql = re.sub(r"^CREATE TABLE\s+\"?message\"?", "CREATE TABLE message_rebuilt", create_sql)
-    bind.exec_driver_sql(new_sql)
-    bind.exec_driver_sql(
-        f"INSERT INTO message_rebuilt ({columns}) SELECT {columns} FROM message"
-    )
-    bind.exec_driver_sql("DROP TABLE message")
-    bind.exec_driver_sql("ALTER TABLE message_rebuilt RENAME TO message")
-    for sql in indexes:
-        bind.exec_driver_sql(sql)
-    analyze_sqlite_table(bind, "message")
-
-
-def _sqlite_create_sql(bind) -> str:
-    return bind.exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'message'"
-    ).scalar()
 
 
 def upgrade() -> None:
-    bind = op.get_bind()
-    if bind.dialect.name == "postgresql":
-        for (name,) in bind.exec_driver_sql(
-            "SELECT conname FROM pg_constraint"
-            " WHERE conrelid = 'message'::regclass AND contype = 'f'"
-        ).all():
-            quoted = '"' + name.replace('"', '""').replace("%", "%%") + '"'
-            bind.exec_driver_sql(f"ALTER TABLE message DROP CONSTRAINT {quoted}")
-        return
-    create_sql = _sqlite_create_sql(bind)
-    without = _SQLITE_FOREIGN_KEY.sub("", create_sql)
-    if without != create_sql:
-        _rebuild_sqlite_message(bind, without)
+    drop_foreign_keys(op.get_bind(), "message")
 
 
 def downgrade() -> None:
-    bind = op.get_bind()
-    if bind.dialect.name == "postgresql":
-        op.create_foreign_key(
-            "message_organization_id_fkey", "message", "organization",
-            ["organization_id"], ["id"],
-        )
-        for name, column, target in REFERENCES:
-            op.create_foreign_key(
-                name.replace("%(table_name)s", "message"), "message", target,
-                ["organization_id", column], ["organization_id", "id"],
-            )
-        return
-    create_sql = _sqlite_create_sql(bind).rstrip()
-    assert create_sql.endswith(")")
-    clauses = "".join(
-        f", \n\tFOREIGN KEY(organization_id, {column}) REFERENCES {target} (organization_id, id)"
-        for _, column, target in REFERENCES
-    ) + ", \n\tFOREIGN KEY(organization_id) REFERENCES organization (id)"
-    _rebuild_sqlite_message(bind, create_sql[:-1].rstrip() + clauses + "\n)")
+    add_foreign_keys(op.get_bind(), "message", [
+        *((name, ["organization_id", column], target, ["organization_id", "id"])
+          for name, column, target in REFERENCES),
+        ("message_organization_id_fkey", ["organization_id"], "organization", ["id"]),
+    ])
