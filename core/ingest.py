@@ -52,6 +52,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import chain
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import bindparam, select, text
@@ -162,8 +163,12 @@ def ingest_lines(
     Until it finishes, reports show the facts as of before the load. ``on_refresh(message)``
     receives that refresh's progress lines.
     """
-    return _ingest(db, organization_id, _parse_lines(lines), chunk_size, on_chunk, now,
-                   defer_facts, on_refresh)
+    if chunk_size >= PARALLEL_MIN_CHUNK:
+        chunks = _read_chunks_in_parallel(lines, chunk_size)
+    else:
+        chunks = _read_chunks(_parse_lines(lines), chunk_size)
+    return _ingest(db, organization_id, chunks, chunk_size, on_chunk, now, defer_facts,
+                   on_refresh)
 
 
 def ingest_records(
@@ -181,10 +186,9 @@ def ingest_records(
 
     Timestamps may also be aware :class:`datetime` objects and amounts :class:`Decimal`.
     """
-    return _ingest(
-        db, organization_id, ((i, r) for i, r in enumerate(records, 1)), chunk_size, on_chunk, now,
-        defer_facts, on_refresh,
-    )
+    chunks = _read_chunks(((i, r) for i, r in enumerate(records, 1)), chunk_size)
+    return _ingest(db, organization_id, chunks, chunk_size, on_chunk, now, defer_facts,
+                   on_refresh)
 
 
 def load_demo(
@@ -787,10 +791,11 @@ def _invalid_json(lineno: int, line: str | bytes, exc: Exception) -> LineError:
     return LineError(lineno, None, f"invalid JSON: {reason}")
 
 
-def _parse_lines(lines: Iterable[str | bytes]) -> Iterator[tuple[int, object]]:
-    """(line number, decoded object | LineError | None for a blank line)."""
+def _parse_lines(lines: Iterable[str | bytes], start: int = 1) -> Iterator[tuple[int, object]]:
+    """(line number, decoded object | LineError | None for a blank line); the first line is
+    number ``start``."""
     scan = _scan
-    for lineno, line in enumerate(lines, 1):
+    for lineno, line in enumerate(lines, start):
         text_ = line.strip()
         if not text_:
             yield lineno, None
@@ -823,6 +828,13 @@ class _Chunk:
             name: tuple(self.referenced[target].add for _, target in spec.refs)
             for name, spec in TYPES.items()
         }
+
+    def __getstate__(self) -> dict:
+        # what a validating worker process sends back (the bound add methods stay behind)
+        return {"errors": self.errors, "records": self.records, "referenced": self.referenced}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
 
     def finish(self) -> None:
         """Derived at ingestion, before the database is involved: each contact's phone in
@@ -1390,20 +1402,78 @@ def _read_chunks(
         yield chunk, lineno
 
 
+def _validate_batch(start: int, lines: list) -> _Chunk:
+    """One chunk's lines (the first is number ``start``) parsed and validated: what
+    :func:`_read_chunks` gives for them, run in a worker process."""
+    for chunk, _ in _read_chunks(_parse_lines(lines, start), len(lines) or 1):
+        return chunk
+    return _Chunk()  # pragma: no cover - a batch is never empty
+
+
+# Inputs of more than one chunk of at least this many lines are parsed and validated in a worker
+# process while this one stores: Python validation and SQLite's writes each need a core, and in
+# one process the GIL lets them take turns only (figures in docs/ingestion.md). Smaller chunks
+# (most tests) stay in-process.
+PARALLEL_MIN_CHUNK = 5_000
+
+
+def _read_chunks_in_parallel(
+    lines: Iterable[str | bytes], chunk_size: int
+) -> Iterator[tuple[_Chunk, int]]:
+    """:func:`_read_chunks` of ``_parse_lines(lines)``, the same chunks in the same order, with
+    the parsing and validation done by one worker process once the input turns out to hold
+    more than one chunk. At most two chunks are in the worker's hands at a time (bounded
+    memory). The worker is forked (it starts at once and imports nothing; a spawned one would
+    re-run the caller's script), so only from a process without other threads (the CLI, a
+    script; not a server, which ingests in-process): a fork copies a thread's locks, not the
+    thread."""
+    import multiprocessing
+    import threading
+    from concurrent.futures import ProcessPoolExecutor
+    from itertools import islice
+
+    iterator = iter(lines)
+    first = list(islice(iterator, chunk_size))
+    second = list(islice(iterator, chunk_size)) if len(first) == chunk_size else []
+    if not second or threading.active_count() > 1:
+        yield from _read_chunks(_parse_lines(chain(first, second, iterator)), chunk_size)
+        return
+    start = 1
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    try:
+        pending = []
+        for batch in (first, second):
+            pending.append((pool.submit(_validate_batch, start, batch), start + len(batch) - 1))
+            start += len(batch)
+        del first, second, batch
+        while pending:
+            future, last_line = pending.pop(0)
+            batch = list(islice(iterator, chunk_size))
+            if batch:
+                pending.append((pool.submit(_validate_batch, start, batch),
+                                start + len(batch) - 1))
+                start += len(batch)
+                del batch
+            yield future.result(), last_line
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _ingest(
     db: Database,
     org_id: int,
-    items: Iterable[tuple[int, object]],
+    chunks: Iterator[tuple[_Chunk, int]],
     chunk_size: int,
     on_chunk: Callable[[int, int], None] | None,
     now: int | None,
     defer_facts: bool = False,
     on_refresh: Callable[[str], None] | None = None,
 ) -> IngestResult:
-    """Store chunk after chunk. Pipelined: while a worker thread writes chunk n (the database
-    drivers release the GIL while the database works), this thread reads and validates chunk
-    n + 1. Chunk n + 1 is submitted only once chunk n is committed, so a rejected chunk stops
-    everything after it and nothing but validation happened to the next one."""
+    """Store chunk after chunk (``chunks``: validated chunks with their last line number).
+    Pipelined: while a worker thread writes chunk n, this thread reads and validates chunk
+    n + 1 (or, for a large input, collects it from the validating worker process). Chunk n + 1
+    is submitted only once chunk n is committed, so a rejected chunk stops everything after it
+    and nothing but validation happened to the next one."""
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
     result = IngestResult()
@@ -1433,7 +1503,7 @@ def _ingest(
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tablero-ingest") as writer:
             pending: tuple[Future, int] | None = None
-            for number, (chunk, last_line) in enumerate(_read_chunks(items, chunk_size), 1):
+            for number, (chunk, last_line) in enumerate(chunks, 1):
                 result.lines = last_line
                 if pending is not None:
                     finish(*pending)
@@ -1441,6 +1511,9 @@ def _ingest(
             if pending is not None:
                 finish(*pending)
     finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()  # a validating worker process stops here, not when the traceback goes
         # a bulk load's facts: once, for what was stored (a rejected chunk stored nothing)
         if defer_facts and result.chunks:
             if db.is_sqlite:

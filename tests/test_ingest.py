@@ -595,3 +595,65 @@ def test_a_rejected_chunk_of_a_bulk_load_leaves_the_earlier_chunks_with_their_fa
     assert scalar(db, "SELECT first_contact_calendar_s FROM contact WHERE organization_id = :org"
                   " AND external_id = 'c-1'", org=org_id) == 90 * 60
     assert scalar(db, "SELECT refreshed_at FROM organization WHERE id = :org", org=org_id) == NOW
+
+
+@pytest.fixture
+def validating_worker(monkeypatch):
+    """Large inputs validated in a worker process, for chunks of any size; returns the list of
+    batches the worker was handed (each: its first line number)."""
+    import concurrent.futures
+    import threading
+
+    from tablero import ingest
+
+    monkeypatch.setattr(ingest, "PARALLEL_MIN_CHUNK", 1)
+    # (a test process may hold idle threads of earlier tests; the CLI and scripts hold none)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    handed: list[int] = []
+    submit = concurrent.futures.ProcessPoolExecutor.submit
+
+    def counting_submit(self, fn, *args, **kwargs):
+        handed.append(args[0])
+        return submit(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(concurrent.futures.ProcessPoolExecutor, "submit", counting_submit)
+    return handed
+
+
+def test_a_large_input_validated_in_a_worker_process_stores_the_same(
+        db, make_org, validating_worker):
+    """An input of more than one chunk is parsed and validated by a worker process while this
+    one stores: the same database as validating in-process (tiny demo set, chunks of 1,000)."""
+    from datetime import date
+
+    from tablero import demo
+
+    lines = [json.dumps(r) for r in demo.generate("tiny", 3, end=date(2026, 11, 25))]
+    in_process, _ = make_org()
+    ingest_records(db, in_process, [json.loads(line) for line in lines], chunk_size=1000,
+                   now=NOW)
+    by_worker, _ = make_org()
+    result = ingest_lines(db, by_worker, lines, chunk_size=1000, now=NOW)
+    assert validating_worker == [1, 1001, 2001, 3001, 4001]  # every chunk, first lines
+    assert result.chunks == 5 and result.lines == len(lines)
+    assert org_rows_without_org(db, by_worker) == org_rows_without_org(db, in_process)
+
+
+def test_a_bad_line_found_by_the_worker_process_is_named_by_its_line_in_the_whole_input(
+        db, make_org, validating_worker):
+    org_id, _ = make_org()
+    lines = ndjson([
+        {"type": "contact", "id": "c-1", "created_at": "2026-11-10T09:00:00-03:00"},
+        {"type": "contact", "id": "c-2", "created_at": "2026-11-10T09:00:00-03:00"},
+        {"type": "contact", "id": "c-3", "created_at": "2026-11-10T09:00:00-03:00"},
+        {"type": "contact", "id": "c-4", "created_at": "2026-11-10T09:00:00-03:00"},
+        {"type": "contact", "id": "c-5", "created_at": "yesterday"},  # line 5: chunk 3
+        {"type": "contact", "id": "c-6", "created_at": "2026-11-10T09:00:00-03:00"},
+    ])
+    with pytest.raises(IngestRejected) as caught:
+        ingest_lines(db, org_id, lines, chunk_size=2, now=NOW)
+    assert validating_worker[:3] == [1, 3, 5]
+    assert caught.value.chunk == 3 and caught.value.stored_chunks == 2
+    assert [(e.line, e.field) for e in caught.value.errors] == [(5, "created_at")]
+    assert scalar(db, "SELECT COUNT(*) FROM contact WHERE organization_id = :org",
+                  org=org_id) == 4
