@@ -48,9 +48,19 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
 
 
+def _children_peak_rss_mb() -> float:
+    """The largest peak RSS of this process's finished children (the validating worker of
+    tablero.ingest; with a generated file, also the generator)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    """CPU seconds of this process and its finished children (the validating worker)."""
+    return sum(
+        usage.ru_utime + usage.ru_stime
+        for usage in (resource.getrusage(resource.RUSAGE_SELF),
+                      resource.getrusage(resource.RUSAGE_CHILDREN))
+    )
 
 
 def _load_average() -> str:
@@ -128,11 +138,13 @@ def _benchmark(
     print("records          " + ", ".join(f"{t} {n:,}" for t, n in result.counts.items()))
     print(f"ingest time      {elapsed:.1f} s ({result.chunks} chunks)")
     print(f"records/s        {records / elapsed:,.0f}")
-    print(f"CPU time         {cpu:.1f} s of this process ({records / cpu:,.0f} records per "
-          "CPU-second; a database server's own CPU is not included)")
+    print(f"CPU time         {cpu:.1f} s of this process and its validating worker "
+          f"({records / cpu:,.0f} records per CPU-second; a database server's own CPU is not "
+          "included)")
     how = "one whole refresh at the end, --defer-facts" if defer_facts else "per-chunk refresh"
     print(f"derived facts    {derived_seconds:.1f} s of the ingest ({how})")
-    print(f"peak RSS         {ingest_rss:.0f} MB during the ingest")
+    print(f"peak RSS         {ingest_rss:.0f} MB during the ingest; largest child process "
+          f"{_children_peak_rss_mb():.0f} MB (the validating worker)")
     print(f"full refresh     {full_refresh:.1f} s (whole organization, after the ingest); "
           f"peak RSS since start {_peak_rss_mb():.0f} MB")
     print(f"load average     {load_before} before, {load_after} after ({os.cpu_count()} CPUs)")
