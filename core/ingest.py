@@ -1422,11 +1422,10 @@ def _read_chunks_in_parallel(
 ) -> Iterator[tuple[_Chunk, int]]:
     """:func:`_read_chunks` of ``_parse_lines(lines)``, the same chunks in the same order, with
     the parsing and validation done by one worker process once the input turns out to hold
-    more than one chunk. At most two chunks are in the worker's hands at a time (bounded
-    memory). The worker is forked (it starts at once and imports nothing; a spawned one would
-    re-run the caller's script), so only from a process without other threads (the CLI, a
-    script; not a server, which ingests in-process): a fork copies a thread's locks, not the
-    thread."""
+    more than one chunk. The worker is forked (it starts at once and imports nothing; a spawned
+    one would re-run the caller's script), so only from a process without other threads (the
+    CLI, a script; not a server, which ingests in-process): a fork copies a thread's locks, not
+    the thread."""
     import multiprocessing
     import threading
     from concurrent.futures import ProcessPoolExecutor
@@ -1438,22 +1437,18 @@ def _read_chunks_in_parallel(
     if not second or threading.active_count() > 1:
         yield from _read_chunks(_parse_lines(chain(first, second, iterator)), chunk_size)
         return
-    start = 1
+    batches = chain((first, second), iter(lambda: list(islice(iterator, chunk_size)), []))
+    del first, second
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
     try:
-        pending = []
-        for batch in (first, second):
-            pending.append((pool.submit(_validate_batch, start, batch), start + len(batch) - 1))
-            start += len(batch)
-        del first, second, batch
-        while pending:
-            future, last_line = pending.pop(0)
-            batch = list(islice(iterator, chunk_size))
-            if batch:
-                pending.append((pool.submit(_validate_batch, start, batch),
-                                start + len(batch) - 1))
-                start += len(batch)
-                del batch
+        start = 1
+        for batch in batches:
+            # validated while the caller stores the chunk before; handed over only when asked
+            # for, so this process holds two chunks at most, as when validating in-process
+            future = pool.submit(_validate_batch, start, batch)
+            last_line = start + len(batch) - 1
+            start = last_line + 1
+            del batch
             yield future.result(), last_line
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
