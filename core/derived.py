@@ -62,9 +62,11 @@ calls it at the end of every chunk, inside the chunk's transaction) or for a who
 
 Every rollup is kept by subtracting what the rebuilt rows counted before and adding what they
 count now; a whole refresh empties them first and analyzes the facts as it writes them (after
-ranges 1, 2, 4, ...). A whole-organization refresh works in ranges of ids (bounded memory). On PostgreSQL the
-written rows go through ``COPY`` (into a temporary table, then one ``UPDATE .. FROM`` or
-``INSERT``).
+ranges 1, 2, 4, ...), and collects the largest rollup's cells (``activity_gap``) range by range
+to write each once at its end. A whole-organization refresh works in ranges of ids (bounded
+memory). On PostgreSQL the written rows go through ``COPY`` (into a temporary table, then one
+``UPDATE .. FROM`` or ``INSERT``). The derived tables carry no database foreign keys
+(migration 0018).
 
 Schedules (whose business seconds): the advisor's own ``business_schedule`` row (``advisor_id`` =
 the user's id), else the organization's (``advisor_id = 0``), else the **default schedule:
