@@ -622,8 +622,9 @@ def validating_worker(monkeypatch):
 
 def test_a_large_input_validated_in_a_worker_process_stores_the_same(
         db, make_org, validating_worker):
-    """An input of more than one chunk is parsed and validated by a worker process while this
-    one stores: the same database as validating in-process (tiny demo set, chunks of 1,000)."""
+    """A bulk load of more than one chunk is parsed and validated by a worker process while
+    this one stores: the same database as validating in-process chunk by chunk (tiny demo set,
+    chunks of 1,000)."""
     from datetime import date
 
     from tablero import demo
@@ -633,7 +634,10 @@ def test_a_large_input_validated_in_a_worker_process_stores_the_same(
     ingest_records(db, in_process, [json.loads(line) for line in lines], chunk_size=1000,
                    now=NOW)
     by_worker, _ = make_org()
-    result = ingest_lines(db, by_worker, lines, chunk_size=1000, now=NOW)
+    # the same lines again, chunk by chunk: validated in-process (and they change nothing)
+    ingest_lines(db, in_process, lines, chunk_size=1000, now=NOW)
+    assert validating_worker == []
+    result = ingest_lines(db, by_worker, lines, chunk_size=1000, now=NOW, defer_facts=True)
     assert validating_worker == [1, 1001, 2001, 3001, 4001]  # every chunk, first lines
     assert result.chunks == 5 and result.lines == len(lines)
     assert org_rows_without_org(db, by_worker) == org_rows_without_org(db, in_process)
@@ -651,7 +655,7 @@ def test_a_bad_line_found_by_the_worker_process_is_named_by_its_line_in_the_whol
         {"type": "contact", "id": "c-6", "created_at": "2026-11-10T09:00:00-03:00"},
     ])
     with pytest.raises(IngestRejected) as caught:
-        ingest_lines(db, org_id, lines, chunk_size=2, now=NOW)
+        ingest_lines(db, org_id, lines, chunk_size=2, now=NOW, defer_facts=True)
     assert validating_worker[:3] == [1, 3, 5]
     assert caught.value.chunk == 3 and caught.value.stored_chunks == 2
     assert [(e.line, e.field) for e in caught.value.errors] == [(5, "created_at")]
