@@ -62,6 +62,30 @@ def postgres_database() -> Database:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
+def empty_database_url(request, tmp_path) -> str:
+    """The URL of a new, empty (unmigrated) database on each backend, dropped afterwards: for
+    tests that migrate step by step."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    server = create_engine(PG_SERVER_URL, isolation_level="AUTOCOMMIT")
+    name = f"tablero_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with server.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any connection failure
+        server.dispose()
+        message = f"PostgreSQL not reachable at {PG_SERVER_URL}: {exc}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true requires it)")
+        pytest.skip(message)
+    yield PG_SERVER_URL.rsplit("/", 1)[0] + "/" + name
+    with server.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    server.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
 def db(request) -> Database:
     """The database under test: every test using it runs on SQLite and on PostgreSQL."""
     return request.getfixturevalue(f"{request.param}_database")

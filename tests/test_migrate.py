@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import create_engine, text
 
 from tablero.migrate import upgrade
@@ -414,29 +413,7 @@ def test_upgrading_past_0016_gives_the_campaign_sends_their_previous_days(tmp_pa
     ]
 
 
-def _fresh_postgres_url() -> tuple[str, object]:
-    """A new empty PostgreSQL database on the tests' server (conftest's), and what drops it."""
-    import os
-    import uuid
-
-    server_url = os.environ.get(
-        "TABLERO_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    )
-    server = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    name = f"tablero_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with server.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - any connection failure, as in conftest
-        server.dispose()
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"PostgreSQL not reachable at {server_url}: {exc} (CI=true requires it)")
-        pytest.skip(f"PostgreSQL not reachable at {server_url}: {exc}")
-    return server_url.rsplit("/", 1)[0] + "/" + name, (server, name)
-
-
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-def test_0017_drops_the_message_foreign_keys_and_keeps_its_rows_and_indexes(tmp_path, backend):
+def test_0017_drops_the_message_foreign_keys_and_keeps_its_rows_and_indexes(empty_database_url):
     """0017: ``message`` loses its five foreign keys (ingestion checks the references); its rows
     and indexes stay; the downgrade puts the keys back."""
     from alembic import command
@@ -444,52 +421,40 @@ def test_0017_drops_the_message_foreign_keys_and_keeps_its_rows_and_indexes(tmp_
 
     from tablero.migrate import alembic_config
 
-    dropped = None
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'at-0016.sqlite3'}"
-    else:
-        url, dropped = _fresh_postgres_url()
-    try:
-        upgrade(url, "0016")
-        engine = create_engine(url)
-        with engine.begin() as conn:
-            _one_current_org_with_a_contact(conn)
-            conn.execute(text(
-                "INSERT INTO message (organization_id, id, external_id, contact_id, channel,"
-                " direction, sender, sent_at, automatic, effective)"
-                " VALUES (1, 1, 'm1', 1, 'SMS', 'INBOUND', 'CONTACT', 1794000000, FALSE, FALSE)"))
+    url = empty_database_url
+    upgrade(url, "0016")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        _one_current_org_with_a_contact(conn)
+        conn.execute(text(
+            "INSERT INTO message (organization_id, id, external_id, contact_id, channel,"
+            " direction, sender, sent_at, automatic, effective)"
+            " VALUES (1, 1, 'm1', 1, 'SMS', 'INBOUND', 'CONTACT', 1794000000, FALSE, FALSE)"))
 
-        def shape():
-            with engine.connect() as conn:
-                found = inspect(conn)
-                keys = sorted(tuple(fk["constrained_columns"])
-                              for fk in found.get_foreign_keys("message"))
-                indexes = sorted(ix["name"] for ix in found.get_indexes("message"))
-                rows = [tuple(r) for r in conn.execute(text(
-                    "SELECT id, external_id, contact_id, sent_at FROM message"))]
-            return keys, indexes, rows
+    def shape():
+        with engine.connect() as conn:
+            found = inspect(conn)
+            keys = sorted(tuple(fk["constrained_columns"])
+                          for fk in found.get_foreign_keys("message"))
+            indexes = sorted(ix["name"] for ix in found.get_indexes("message"))
+            rows = [tuple(r) for r in conn.execute(text(
+                "SELECT id, external_id, contact_id, sent_at FROM message"))]
+        return keys, indexes, rows
 
-        keys, indexes, rows = shape()
-        assert len(keys) == 5 and {"ix_message_org_sent", "ix_message_org_effective"} <= set(indexes)
-        upgrade(url)
-        assert shape() == ([], indexes, rows)
-        engine.dispose()
-        command.downgrade(alembic_config(url), "0016")
-        assert shape() == (keys, indexes, rows)
-        upgrade(url)
-        assert shape() == ([], indexes, rows)
-        engine.dispose()
-    finally:
-        if dropped is not None:
-            server, name = dropped
-            with server.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            server.dispose()
+    keys, indexes, rows = shape()
+    assert len(keys) == 5 and {"ix_message_org_sent", "ix_message_org_effective"} <= set(indexes)
+    upgrade(url)
+    assert shape() == ([], indexes, rows)
+    engine.dispose()
+    command.downgrade(alembic_config(url), "0016")
+    assert shape() == (keys, indexes, rows)
+    upgrade(url)
+    assert shape() == ([], indexes, rows)
+    engine.dispose()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_0018_drops_the_foreign_keys_of_the_derived_facts_and_keeps_their_rows(
-    tmp_path, backend
+    empty_database_url,
 ):
     """0018: the tables a refresh writes lose their foreign keys; a contact's activity rows and
     a rollup's cells stay as they were, with their indexes; the downgrade puts the keys back."""
@@ -498,60 +463,49 @@ def test_0018_drops_the_foreign_keys_of_the_derived_facts_and_keeps_their_rows(
 
     from tablero.migrate import alembic_config
 
-    dropped = None
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'at-0017.sqlite3'}"
-    else:
-        url, dropped = _fresh_postgres_url()
-    try:
-        upgrade(url, "0017")
-        engine = create_engine(url)
-        with engine.begin() as conn:
-            _one_current_org_with_a_contact(conn)
-            conn.execute(text(
-                "INSERT INTO message (organization_id, id, external_id, contact_id, channel,"
-                " direction, sender, sent_at, automatic, effective)"
-                " VALUES (1, 1, 'm1', 1, 'SMS', 'INBOUND', 'CONTACT', 1794000000, FALSE, FALSE)"))
-        from tablero import derived
-        from tablero.db import Database
+    url = empty_database_url
+    upgrade(url, "0017")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        _one_current_org_with_a_contact(conn)
+        conn.execute(text(
+            "INSERT INTO message (organization_id, id, external_id, contact_id, channel,"
+            " direction, sender, sent_at, automatic, effective)"
+            " VALUES (1, 1, 'm1', 1, 'SMS', 'INBOUND', 'CONTACT', 1794000000, FALSE, FALSE)"))
+    from tablero import derived
+    from tablero.db import Database
 
-        database = Database(url)
-        derived.refresh(database, 1, now=5)  # the facts of contact 1, at 0017's schema
-        database.dispose()
-        tables = ("contact_activity", "activity_gap", "response_interval")
+    database = Database(url)
+    derived.refresh(database, 1, now=5)  # the facts of contact 1, at 0017's schema
+    database.dispose()
+    tables = ("contact_activity", "activity_gap", "response_interval")
 
-        def shape():
-            with engine.connect() as conn:
-                found = inspect(conn)
-                keys = {t: sorted(tuple(fk["constrained_columns"])
-                                  for fk in found.get_foreign_keys(t)) for t in tables}
-                indexes = {t: sorted(ix["name"] for ix in found.get_indexes(t)) for t in tables}
-                rows = [tuple(r) for r in conn.execute(text(
-                    "SELECT channel, day, contact_id, messages FROM contact_activity"
-                    " ORDER BY channel"))]
-                cells = [tuple(r) for r in conn.execute(text(
-                    "SELECT channel, measure, day, contacts FROM activity_gap"
-                    " WHERE state = '*' ORDER BY channel, measure"))]
-            return keys, indexes, rows, cells
+    def shape():
+        with engine.connect() as conn:
+            found = inspect(conn)
+            keys = {t: sorted(tuple(fk["constrained_columns"])
+                              for fk in found.get_foreign_keys(t)) for t in tables}
+            indexes = {t: sorted(ix["name"] for ix in found.get_indexes(t)) for t in tables}
+            rows = [tuple(r) for r in conn.execute(text(
+                "SELECT channel, day, contact_id, messages FROM contact_activity"
+                " ORDER BY channel"))]
+            cells = [tuple(r) for r in conn.execute(text(
+                "SELECT channel, measure, day, contacts FROM activity_gap"
+                " WHERE state = '*' ORDER BY channel, measure"))]
+        return keys, indexes, rows, cells
 
-        keys, indexes, rows, cells = shape()
-        assert keys["contact_activity"] == [("organization_id",),
-                                            ("organization_id", "contact_id")]
-        assert keys["activity_gap"] == [("organization_id",)]
-        # 2026-11-06 in São Paulo is day 20763: one inbound SMS
-        assert rows == [("*", 20763, 1, 1), ("SMS", 20763, 1, 1)]
-        assert cells == [("*", 0, 20763, 1), ("SMS", 0, 20763, 1)]
-        upgrade(url)
-        assert shape() == ({t: [] for t in tables}, indexes, rows, cells)
-        engine.dispose()
-        command.downgrade(alembic_config(url), "0017")
-        assert shape() == (keys, indexes, rows, cells)
-        upgrade(url)
-        assert shape() == ({t: [] for t in tables}, indexes, rows, cells)
-        engine.dispose()
-    finally:
-        if dropped is not None:
-            server, name = dropped
-            with server.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            server.dispose()
+    keys, indexes, rows, cells = shape()
+    assert keys["contact_activity"] == [("organization_id",),
+                                        ("organization_id", "contact_id")]
+    assert keys["activity_gap"] == [("organization_id",)]
+    # 2026-11-06 in São Paulo is day 20763: one inbound SMS
+    assert rows == [("*", 20763, 1, 1), ("SMS", 20763, 1, 1)]
+    assert cells == [("*", 0, 20763, 1), ("SMS", 0, 20763, 1)]
+    upgrade(url)
+    assert shape() == ({t: [] for t in tables}, indexes, rows, cells)
+    engine.dispose()
+    command.downgrade(alembic_config(url), "0017")
+    assert shape() == (keys, indexes, rows, cells)
+    upgrade(url)
+    assert shape() == ({t: [] for t in tables}, indexes, rows, cells)
+    engine.dispose()
