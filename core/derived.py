@@ -78,9 +78,11 @@ organization's schedule. Business seconds are computed vectorised with numpy, on
 
 from __future__ import annotations
 
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import numpy as np
@@ -156,6 +158,7 @@ def refresh(
     _phone_states: bool = True,
     _effective_known: bool = False,
     progress: Callable[[str], None] | None = None,
+    in_two: bool = False,
 ) -> None:
     """Recompute the derived facts of the given contacts and conversations (surrogate ids).
 
@@ -164,8 +167,15 @@ def refresh(
     time). With a :class:`Database`, runs in its own transaction; with a connection, in the
     caller's. (Ingestion passes ``_phone_states=False, _effective_known=True``: it wrote those
     columns itself for the rows it upserted.) ``progress(message)``: a whole refresh reports a
-    line after each range of records it has recomputed.
+    line after each range of records it has recomputed. ``in_two``: a whole refresh with a
+    PostgreSQL :class:`Database` runs in two transactions at once, the conversations' facts
+    committed first (:func:`_refresh_all_in_two`; a bulk load's); elsewhere it is ignored.
     """
+    whole = contact_ids is None and conversation_ids is None
+    if in_two and whole and isinstance(db_or_conn, Database) and not db_or_conn.is_sqlite:
+        _refresh_all_in_two(db_or_conn, organization_id,
+                            int(time.time()) if now is None else now, _phone_states, progress)
+        return
     if isinstance(db_or_conn, Database):
 
         def in_transaction(conn: Connection) -> None:
@@ -332,16 +342,9 @@ def _analyze(conn: Connection, tables: Sequence[str]) -> None:
             conn.exec_driver_sql(f"ANALYZE {table}")
 
 
-def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_states: bool,
-                 progress: Callable[[str], None] | None = None):
-    org = {"org": org_id}
-    started = time.monotonic()
-    _effective(conn, org, None)
-    for table in _FACT_TABLES:
-        conn.execute(text(f"DELETE FROM {table} WHERE organization_id = :org"), org)
-    _collect_gaps(conn)
-    ranges = 0
-    passes = (
+def _passes(phone_states: bool) -> tuple[tuple[str, str, list], ...]:
+    """A whole refresh's passes: (records scoped by, label, steps), each run range by range."""
+    return (
         # states first: the activity rows copy each contact's state
         ("contact", "contacts", ([_states] if phone_states else [])
          + [_contact_facts, _contact_days, _contact_activity, _customer_orders,
@@ -351,41 +354,162 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
         # after the conversations' times to close
         ("contact", "close facts of contacts", [_close_facts]),
     )
-    for number, (table, label, steps) in enumerate(passes, 1):
+
+
+def _run_step(conn: Connection, org: dict, schedules: _Schedules, step: Callable,
+              where: _Where) -> None:
+    """One step of a whole refresh for one range (its tables emptied beforehand)."""
+    if step is _states:
+        step(conn, org, where)
+    elif step in (_conversation_facts, _contact_facts):
+        step(conn, org, schedules, where)
+    elif step is _contact_activity:
+        step(conn, org, schedules.timezone, where, replace=False, collect=True)
+    elif step is _intervals:
+        step(conn, org, schedules, where, replace=False)
+    else:
+        step(conn, org, schedules.timezone, where, replace=False)
+
+
+class _Ranges:
+    """Runs passes range by range for one transaction of a whole refresh: analyzes
+    ``analyzed`` after its ranges 1, 2, 4, 8, ... (the facts emptied at the start would be
+    planned as empty: each range's reads of them would scan every row written before it,
+    minutes per range on a large set), first of all with ``first_analyzed`` too (a bulk load
+    leaves the records' statistics taken early: a range of contacts outside the histogram
+    planned as one row, nested loops of 20,000), and reports each range."""
+
+    def __init__(self, conn: Connection, org: dict, schedules: _Schedules,
+                 analyzed: Sequence[str], first_analyzed: Sequence[str],
+                 progress: Callable[[str], None] | None, started: float, total: int,
+                 stop: Callable[[], None] = lambda: None):
+        self.conn, self.org, self.schedules = conn, org, schedules
+        self.analyzed, self.first_analyzed = analyzed, first_analyzed
+        self.progress, self.started, self.total, self.stop = progress, started, total, stop
+        self.ranges = 0
+
+    def run(self, number: int, table: str, label: str, steps: Sequence[Callable]) -> None:
+        conn, org = self.conn, self.org
         max_id = conn.execute(
             text(f"SELECT COALESCE(MAX(id), 0) FROM {table} WHERE organization_id = :org"), org
         ).scalar()
         for lo in range(1, max_id + 1, RANGE_SIZE):
+            self.stop()
             where = _range(lo, lo + RANGE_SIZE - 1)
-            ranges += 1
-            if ranges & (ranges - 1) == 0:
-                # after ranges 1, 2, 4, 8, ...: the planner's statistics of the facts written so
-                # far (emptied above, they would say "empty", and each range's reads of them
-                # would scan every row written before it: minutes per range on a large set);
-                # first of all the records' too (a bulk load leaves them taken early: a range
-                # of contacts outside the histogram planned as one row, nested loops of 20,000)
-                _analyze(conn, _FACT_TABLES if ranges > 1 else _BASE_TABLES + _FACT_TABLES)
+            self.ranges += 1
+            if self.ranges & (self.ranges - 1) == 0:
+                _analyze(conn, [*self.first_analyzed, *self.analyzed] if self.ranges == 1
+                         else self.analyzed)
             for step in steps:
-                if step is _states:
-                    step(conn, org, where)
-                elif step is _contact_activity:
-                    step(conn, org, schedules.timezone, where, replace=False, collect=True)
-                elif step in (_contact_days, _customer_orders, _close_facts,
-                              _interactions, _campaign_sends):
-                    step(conn, org, schedules.timezone, where, replace=False)
-                elif step is _intervals:
-                    step(conn, org, schedules, where, replace=False)
-                elif step is _conversation_hours:
-                    step(conn, org, schedules.timezone, where, replace=False)
-                else:
-                    step(conn, org, schedules, where)
-            if progress is not None:
-                progress(
-                    f"refresh {number}/{len(passes)}: {label} up to id "
+                _run_step(conn, org, self.schedules, step, where)
+            if self.progress is not None:
+                self.progress(
+                    f"refresh {number}/{self.total}: {label} up to id "
                     f"{min(lo + RANGE_SIZE - 1, max_id):,} of {max_id:,} "
-                    f"({time.monotonic() - started:.0f} s)"
+                    f"({time.monotonic() - self.started:.0f} s)"
                 )
+
+
+def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_states: bool,
+                 progress: Callable[[str], None] | None = None):
+    org = {"org": org_id}
+    started = time.monotonic()
+    _effective(conn, org, None)
+    for table in _FACT_TABLES:
+        conn.execute(text(f"DELETE FROM {table} WHERE organization_id = :org"), org)
+    _collect_gaps(conn)
+    passes = _passes(phone_states)
+    ranges = _Ranges(conn, org, schedules, _FACT_TABLES, _BASE_TABLES, progress, started,
+                     len(passes))
+    for number, (table, label, steps) in enumerate(passes, 1):
+        ranges.run(number, table, label, steps)
     _write_collected_gaps(conn, org)
+
+
+# A whole refresh in two transactions (PostgreSQL, a bulk load's): the conversations' facts and
+# the campaign sends' are computed by a second connection, beside the contacts' facts, and
+# committed first; their tables (written by nothing else of the refresh):
+_SIDE_TABLES = ("response_interval", "response_bucket", "conversation_hour", "campaign_send",
+                "campaign_gap")
+
+
+class _Stopped(Exception):
+    """The other transaction of a refresh in two failed: this one gives up too."""
+
+
+def _refresh_all_in_two(db: Database, org_id: int, now: int, phone_states: bool,
+                        progress: Callable[[str], None] | None) -> None:
+    """:func:`refresh` of a whole organization on PostgreSQL in two transactions on two
+    connections, so that its work keeps both the database's CPUs busy: the main one rebuilds
+    the contacts' facts (states, first contacts, days, activity, orders, interactions), then,
+    once the side one has committed, the close facts (which read the conversations' times to
+    close); the side one rebuilds the conversations' facts (first responses, times to close,
+    response intervals, hours) and the campaign sends. The two never write the same rows
+    (contacts / conversations, and their own derived tables) nor analyze the same tables (the
+    records' statistics and the message flags both read are brought up to date, and
+    committed, before they start). Either failing rolls the other back, unless the side one
+    had already committed: then its facts are current and the main one's are as before, until
+    the next refresh."""
+    org = {"org": org_id}
+    main_tables = tuple(t for t in _FACT_TABLES if t not in _SIDE_TABLES)
+    contacts, conversations, closes = _passes(phone_states)
+    side_steps = [_campaign_sends]
+    main_steps = [step for step in contacts[2] if step not in side_steps]
+    total = 4
+    started = time.monotonic()
+
+    def prepare(conn: Connection) -> None:
+        _effective(conn, org, None)
+        _analyze(conn, _BASE_TABLES)
+
+    db.write(prepare)
+    failed = threading.Event()
+
+    def stop() -> None:
+        if failed.is_set():
+            raise _Stopped("the other transaction of the refresh failed")
+
+    def side(conn: Connection) -> None:
+        plan_for_cached_pages(conn)
+        for table in _SIDE_TABLES:
+            conn.execute(text(f"DELETE FROM {table} WHERE organization_id = :org"), org)
+        ranges = _Ranges(conn, org, _Schedules(conn, org_id), _SIDE_TABLES, (), progress,
+                         started, total, stop)
+        ranges.run(2, *conversations)
+        ranges.run(3, "contact", "campaign sends of contacts", side_steps)
+
+    def main(conn: Connection) -> None:
+        plan_for_cached_pages(conn)
+        for table in main_tables:
+            conn.execute(text(f"DELETE FROM {table} WHERE organization_id = :org"), org)
+        _collect_gaps(conn)
+        ranges = _Ranges(conn, org, _Schedules(conn, org_id), main_tables, (), progress,
+                         started, total, stop)
+        ranges.run(1, contacts[0], contacts[1], main_steps)
+        side_done.result()  # committed: the statements below see its times to close
+        ranges.run(4, *closes)
+        _write_collected_gaps(conn, org)
+        conn.execute(
+            text("UPDATE organization SET refreshed_at = :now WHERE id = :org"),
+            {"now": now, "org": org_id},
+        )
+
+    def guarded(fn: Callable[[Connection], None]) -> Callable[[Connection], None]:
+        def run(conn: Connection) -> None:
+            try:
+                fn(conn)
+            except BaseException:
+                failed.set()
+                raise
+        return run
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tablero-refresh") as pool:
+        side_done = pool.submit(db.write, guarded(side))
+        try:
+            db.write(guarded(main))
+        except _Stopped:
+            side_done.result()  # the side's own error, the cause
+            raise
 
 
 # ---------------------------------------------------------------------------------------------

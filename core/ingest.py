@@ -1563,7 +1563,7 @@ def _ingest_chunks(
                 db.write(_analyze_sqlite)  # the refresh's plans need the new rows' statistics
             # (each stored contact's state was derived from its phone as it was validated)
             derived.refresh(db, org_id, now=int(time.time()) if now is None else now,
-                            progress=on_refresh, _phone_states=False)
+                            progress=on_refresh, _phone_states=False, in_two=True)
     if db.is_sqlite and sum(result.counts.values()) >= SQLITE_ANALYZE_AFTER:
         db.write(_analyze_sqlite)
     return result
