@@ -359,7 +359,7 @@ def _passes(phone_states: bool) -> tuple[tuple[str, str, list], ...]:
 def _run_step(conn: Connection, org: dict, schedules: _Schedules, step: Callable,
               where: _Where) -> None:
     """One step of a whole refresh for one range (its tables emptied beforehand)."""
-    if step is _states:
+    if step in (_states, _first_closed):
         step(conn, org, where)
     elif step in (_conversation_facts, _contact_facts):
         step(conn, org, schedules, where)
@@ -426,11 +426,11 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
     _write_collected_gaps(conn, org)
 
 
-# A whole refresh in two transactions (PostgreSQL, a bulk load's): the conversations' facts and
-# the campaign sends' are computed by a second connection, beside the contacts' facts, and
-# committed first; their tables (written by nothing else of the refresh):
-_SIDE_TABLES = ("response_interval", "response_bucket", "conversation_hour", "campaign_send",
-                "campaign_gap")
+# A whole refresh in two transactions (PostgreSQL, a bulk load's): the main one rebuilds the
+# contacts' own facts, the side one the conversations' facts, the close facts and the campaign
+# sends. The side's tables (written by nothing the main one runs):
+_SIDE_TABLES = ("response_interval", "response_bucket", "conversation_hour", "close_fact",
+                "reason_close_day", "reason_close_bucket", "campaign_send", "campaign_gap")
 
 
 class _Stopped(Exception):
@@ -440,22 +440,23 @@ class _Stopped(Exception):
 def _refresh_all_in_two(db: Database, org_id: int, now: int, phone_states: bool,
                         progress: Callable[[str], None] | None) -> None:
     """:func:`refresh` of a whole organization on PostgreSQL in two transactions on two
-    connections, so that its work keeps both the database's CPUs busy: the main one rebuilds
-    the contacts' facts (states, first contacts, days, activity, orders, interactions), then,
-    once the side one has committed, the close facts (which read the conversations' times to
-    close); the side one rebuilds the conversations' facts (first responses, times to close,
-    response intervals, hours) and the campaign sends. The two never write the same rows
-    (contacts / conversations, and their own derived tables) nor analyze the same tables (the
-    records' statistics and the message flags both read are brought up to date, and
-    committed, before they start). Either failing rolls the other back, unless the side one
-    had already committed: then its facts are current and the main one's are as before, until
-    the next refresh."""
+    connections at once, so that the database's two CPUs both work on it. The main one
+    rebuilds the contacts' facts (states, first contacts, days, first closes, activity and its
+    gaps, orders, interactions); the side one the conversations' facts (first responses, times
+    to close, response intervals, hours), then the close facts (which read those times to
+    close) and the campaign sends. They never write the same rows (contacts / conversations,
+    each its own derived tables) nor analyze the same tables; the message flags and the
+    records' statistics both read are brought up to date, and committed, before they start.
+    The main one waits for the side one to commit before it commits (and sets
+    ``refreshed_at``); either failing rolls the other back, unless the side one had already
+    committed: then its facts are current and the main one's as before, until the next
+    refresh."""
     org = {"org": org_id}
     main_tables = tuple(t for t in _FACT_TABLES if t not in _SIDE_TABLES)
-    contacts, conversations, closes = _passes(phone_states)
-    side_steps = [_campaign_sends]
-    main_steps = [step for step in contacts[2] if step not in side_steps]
-    total = 4
+    main_steps = [_contact_facts, _contact_days, _first_closed, _contact_activity,
+                  _customer_orders, _interactions]
+    if phone_states:
+        main_steps.insert(0, _states)
     started = time.monotonic()
 
     def prepare(conn: Connection) -> None:
@@ -474,9 +475,12 @@ def _refresh_all_in_two(db: Database, org_id: int, now: int, phone_states: bool,
         for table in _SIDE_TABLES:
             conn.execute(text(f"DELETE FROM {table} WHERE organization_id = :org"), org)
         ranges = _Ranges(conn, org, _Schedules(conn, org_id), _SIDE_TABLES, (), progress,
-                         started, total, stop)
-        ranges.run(2, *conversations)
-        ranges.run(3, "contact", "campaign sends of contacts", side_steps)
+                         started, 3, stop)
+        ranges.run(2, "conversation", "conversations",
+                   [_conversation_facts, _intervals, _conversation_hours])
+        ranges.run(3, "contact", "close facts and campaign sends of contacts",
+                   [_close_fact_rows, _campaign_sends])
+        stop()
 
     def main(conn: Connection) -> None:
         plan_for_cached_pages(conn)
@@ -484,11 +488,10 @@ def _refresh_all_in_two(db: Database, org_id: int, now: int, phone_states: bool,
             conn.execute(text(f"DELETE FROM {table} WHERE organization_id = :org"), org)
         _collect_gaps(conn)
         ranges = _Ranges(conn, org, _Schedules(conn, org_id), main_tables, (), progress,
-                         started, total, stop)
-        ranges.run(1, contacts[0], contacts[1], main_steps)
-        side_done.result()  # committed: the statements below see its times to close
-        ranges.run(4, *closes)
+                         started, 3, stop)
+        ranges.run(1, "contact", "contacts", main_steps)
         _write_collected_gaps(conn, org)
+        side_done.result()  # the side committed (or raises its error): commit too
         conn.execute(
             text("UPDATE organization SET refreshed_at = :now WHERE id = :org"),
             {"now": now, "org": org_id},
@@ -1565,8 +1568,14 @@ def _close_facts(conn: Connection, org: dict, timezone: str, where: _Where,
     :func:`_conversation_facts`: the buckets are of the stored times to close) and bring the
     ``reason_close_day`` / ``reason_close_bucket`` rollups along: the replaced rows' counts are
     subtracted, the new rows' added (``replace=False``: the caller already emptied all three)."""
-    # each contact's first close (the origins table's "closed"): transferred, or a reason whose
-    # stored ``closes`` is true
+    _first_closed(conn, org, where)
+    _close_fact_rows(conn, org, timezone, where, replace)
+
+
+def _first_closed(conn: Connection, org: dict, where: _Where) -> None:
+    """``contact.first_closed_at`` of the contacts in scope: when their first conversation
+    closed (the origins table's "closed"): transferred, or a reason whose stored ``closes`` is
+    true."""
     first_closed = (
         "(SELECT MIN(v.closed_at) FROM conversation v LEFT JOIN closing_reason r"
         "  ON r.organization_id = v.organization_id AND r.id = v.closing_reason_id"
@@ -1581,6 +1590,11 @@ def _close_facts(conn: Connection, org: dict, timezone: str, where: _Where,
         ),
         org,
     )
+
+
+def _close_fact_rows(conn: Connection, org: dict, timezone: str, where: _Where,
+                     replace: bool = True) -> None:
+    """:func:`_close_facts` but ``contact.first_closed_at``."""
     _stash_close_cells(conn, org, where, sign=-1 if replace else 0)
     if replace:
         conn.execute(

@@ -688,3 +688,40 @@ def test_the_garbage_collector_is_paused_while_an_ingestion_runs_and_restored_af
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_refresh_in_two_transactions_gives_the_facts_of_one_and_a_failure_changes_nothing(
+        postgres_database, monkeypatch):
+    """PostgreSQL, a bulk load's whole refresh (``in_two``): the facts of a chunk-by-chunk load;
+    when a step of the side transaction fails, the error comes out and neither transaction
+    wrote anything (the facts lost beforehand stay lost)."""
+    from datetime import date
+
+    from tablero import demo, derived
+    from tablero.orgs import create_organization
+
+    db = postgres_database
+    org_id = db.write(lambda conn: create_organization(conn, "two", "Two"))
+    ingest_records(db, org_id, list(demo.generate("tiny", 3, end=date(2026, 11, 25))),
+                   chunk_size=1000, now=NOW)
+    expected = org_rows_without_org(db, org_id)
+    assert expected["response_interval"] and expected["contact_activity"]
+
+    def lose_the_facts(conn) -> None:
+        for table in derived._FACT_TABLES:
+            conn.execute(text(f"DELETE FROM {table} WHERE organization_id = :org"),
+                         {"org": org_id})
+
+    db.write(lose_the_facts)
+    lost = org_rows_without_org(db, org_id)
+
+    def failing(*_args, **_kwargs):
+        raise RuntimeError("a failing step")
+
+    monkeypatch.setattr(derived, "_intervals", failing)  # a step of the side transaction
+    with pytest.raises(RuntimeError, match="a failing step"):
+        derived.refresh(db, org_id, now=NOW + 60, in_two=True)
+    assert org_rows_without_org(db, org_id) == lost
+    monkeypatch.undo()
+    derived.refresh(db, org_id, now=NOW, in_two=True)
+    assert org_rows_without_org(db, org_id) == expected
