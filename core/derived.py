@@ -361,7 +361,9 @@ def _run_step(conn: Connection, org: dict, schedules: _Schedules, step: Callable
     """One step of a whole refresh for one range (its tables emptied beforehand)."""
     if step in (_states, _first_closed):
         step(conn, org, where)
-    elif step in (_conversation_facts, _contact_facts):
+    elif step is _conversation_facts:
+        step(conn, org, schedules, where, hours=True)  # (then _conversation_hours finds them)
+    elif step is _contact_facts:
         step(conn, org, schedules, where)
     elif step is _contact_activity:
         step(conn, org, schedules.timezone, where, replace=False, collect=True)
@@ -695,12 +697,20 @@ def _first_effective(
     return {key_id: (sent_at, advisor_id) for key_id, sent_at, advisor_id in rows}
 
 
-def _conversation_facts(conn: Connection, org: dict, schedules: _Schedules, where: _Where):
+def _conversation_facts(conn: Connection, org: dict, schedules: _Schedules, where: _Where,
+                        hours: bool = False):
+    """The scope's first responses and times to close (SPEC 6.3). With ``hours`` (a whole
+    refresh, which rebuilds ``conversation_hour`` afterwards), also ``started_hour`` /
+    ``counted_channel`` / ``counted_kind`` in the same update, which
+    :func:`_conversation_hours` then finds current: each conversation row is written once
+    (on PostgreSQL every update writes a new version of the row and of its eight index
+    entries)."""
+    extra = ", channel, kind, started_hour, counted_channel, counted_kind" if hours else ""
     rows = conn.execute(
         text(
             "SELECT id, started_at, closed_at, advisor_id,"
             " first_response_at, first_response_calendar_s, first_response_business_s,"
-            " close_calendar_s, close_business_s"
+            f" close_calendar_s, close_business_s{extra}"
             f" FROM conversation WHERE organization_id = :org AND {where('id')}"
         ),
         org,
@@ -722,10 +732,13 @@ def _conversation_facts(conn: Connection, org: dict, schedules: _Schedules, wher
     fr_bus = schedules.business(answer_advisor, started, answered)
     close_cal = closed - started
     close_bus = schedules.business(conv_advisor, started, closed)
+    # (as _local_hour_sql computes them)
+    started_hours = (_local_seconds(started, schedules.timezone) // 3600 if hours
+                     else np.zeros(len(rows), dtype=np.int64))
 
     changed = []
     org_id = org["org"]
-    for row, ans, has_a, frc, frb, has_c, clc, clb in zip(
+    for row, ans, has_a, frc, frb, has_c, clc, clb, hour in zip(
         rows,
         answered.tolist(),
         has_answer.tolist(),
@@ -734,16 +747,22 @@ def _conversation_facts(conn: Connection, org: dict, schedules: _Schedules, wher
         has_closed.tolist(),
         close_cal.tolist(),
         close_bus.tolist(),
+        started_hours.tolist(),
         strict=True,
     ):
         new = (ans, frc, frb) if has_a else (None, None, None)
         new += (clc, clb) if has_c else (None, None)
-        if new != tuple(row[4:9]):
+        stored = tuple(row[4:9])
+        if hours:  # the hour recomputed, the channel and kind copied
+            new += (hour, row[9], row[10])
+            stored += tuple(row[11:14])
+        if new != stored:
             changed.append((*new, org_id, row[0]))
-    _update_rows(conn, "conversation", [
-        "first_response_at", "first_response_calendar_s", "first_response_business_s",
-        "close_calendar_s", "close_business_s",
-    ], changed)
+    columns = ["first_response_at", "first_response_calendar_s", "first_response_business_s",
+               "close_calendar_s", "close_business_s"]
+    if hours:
+        columns += ["started_hour", "counted_channel", "counted_kind"]
+    _update_rows(conn, "conversation", columns, changed)
 
 
 def _conversation_hours(conn: Connection, org: dict, timezone: str, where: _Where,
@@ -1773,16 +1792,21 @@ def _intervals(conn: Connection, org: dict, schedules: _Schedules, where: _Where
     _roll_up_intervals(conn, org, replace)
 
 
-def _local_days(instants: np.ndarray, timezone: str) -> np.ndarray:
-    """The local dates of UTC epoch seconds as days since 1970-01-01 (as
-    :func:`_local_day_sql` computes them in SQL)."""
+def _local_seconds(instants: np.ndarray, timezone: str) -> np.ndarray:
+    """UTC epoch seconds shifted to local time (as :func:`_local_seconds_sql` in SQL)."""
     if not len(instants):
         return instants
     segments = offset_segments(timezone, int(instants.min()), int(instants.max()) + 1)
     starts = np.array([start for start, _ in segments], dtype=np.int64)
     offsets = np.array([offset for _, offset in segments], dtype=np.int64)
     at = np.maximum(np.searchsorted(starts, instants, side="right") - 1, 0)
-    return (instants + offsets[at]) // DAY_SECONDS
+    return instants + offsets[at]
+
+
+def _local_days(instants: np.ndarray, timezone: str) -> np.ndarray:
+    """The local dates of UTC epoch seconds as days since 1970-01-01 (as
+    :func:`_local_day_sql` computes them in SQL)."""
+    return _local_seconds(instants, timezone) // DAY_SECONDS
 
 
 # The scope's response_interval rows counted per histogram cell: the replaced rows negated,
