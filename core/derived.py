@@ -64,7 +64,9 @@ Every rollup is kept by subtracting what the rebuilt rows counted before and add
 count now; a whole refresh empties them first and analyzes the facts as it writes them (after
 ranges 1, 2, 4, ...), and collects the largest rollup's cells (``activity_gap``) range by range
 to write each once at its end. A whole-organization refresh works in ranges of ids (bounded
-memory). On PostgreSQL the written rows go through ``COPY`` (into a temporary table, then one
+memory); a bulk load's, on PostgreSQL, in two transactions on two connections at once
+(:func:`_refresh_all_in_two`), and writes each conversation row once (its hour with its first
+response). On PostgreSQL the written rows go through ``COPY`` (into a temporary table, then one
 ``UPDATE .. FROM`` or ``INSERT``). The derived tables carry no database foreign keys
 (migration 0018).
 
