@@ -19,7 +19,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 
 from .db import Database, database_url_from_env
-from .ingest import DEFAULT_CHUNK_SIZE, IngestRejected, ingest_lines, organization_id_by_key
+from .ingest import (
+    DEFAULT_CHUNK_SIZE,
+    IngestRejected,
+    ValidatingWorkerFailed,
+    ingest_lines,
+    organization_id_by_key,
+)
 from .migrate import upgrade
 from .orgs import (
     DEFAULT_TIMEZONE,
@@ -210,6 +216,18 @@ def _ingest_file(
         else:
             click.echo(f"{name}: nothing of this file was stored; fix the bad lines and send "
                        "it again.", err=True)
+        if done:
+            click.echo(f"the files before it are stored: {', '.join(done)}", err=True)
+        click.get_current_context().exit(1)
+    except ValidatingWorkerFailed as exc:
+        click.echo(f"{name}: {exc}.", err=True)
+        if exc.first_line > 1:
+            click.echo(f"{name}: lines 1-{exc.first_line - 1:,} are stored, with their derived "
+                       "facts;", err=True, nl=False)
+        else:
+            click.echo(f"{name}: nothing of this file was stored;", err=True, nl=False)
+        click.echo(" send the file again (stored records are replaced, not duplicated), with a "
+                   "smaller --chunk-size if memory is short.", err=True)
         if done:
             click.echo(f"the files before it are stored: {', '.join(done)}", err=True)
         click.get_current_context().exit(1)

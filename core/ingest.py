@@ -132,6 +132,19 @@ class IngestRejected(Exception):
         )
 
 
+class ValidatingWorkerFailed(RuntimeError):
+    """The worker process validating a bulk load stopped before handing over a chunk (killed,
+    out of memory): ``first_line`` / ``last_line`` of the chunk it had; the chunks before it
+    are stored."""
+
+    def __init__(self, first_line: int, last_line: int, reason: str):
+        self.first_line, self.last_line = first_line, last_line
+        super().__init__(
+            f"the worker process validating lines {first_line:,}-{last_line:,} stopped "
+            f"({reason}); nothing of those lines was written"
+        )
+
+
 class UnknownOrganization(LookupError):
     pass
 
@@ -1434,6 +1447,7 @@ def _read_chunks_in_parallel(
     import multiprocessing
     import threading
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
     from itertools import islice
 
     iterator = iter(lines)
@@ -1447,18 +1461,43 @@ def _read_chunks_in_parallel(
     # (the collector stays off in the worker too: it only builds chunks, see _collector_paused)
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
                                initializer=gc.disable)
+    workers = None
     try:
         start = 1
         for batch in batches:
             # validated while the caller stores the chunk before; handed over only when asked
             # for, so this process holds two chunks at most, as when validating in-process
             future = pool.submit(_validate_batch, start, batch)
-            last_line = start + len(batch) - 1
+            if workers is None:  # the worker process now exists: kept, to say how it ended
+                workers = multiprocessing.active_children()
+            first_line, last_line = start, start + len(batch) - 1
             start = last_line + 1
             del batch
-            yield future.result(), last_line
+            try:
+                chunk = future.result()
+            except BrokenProcessPool as exc:
+                raise ValidatingWorkerFailed(first_line, last_line,
+                                             _why_stopped(workers)) from exc
+            yield chunk, last_line
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _why_stopped(processes) -> str:
+    """How the (first ended of the) worker ``processes`` of a broken pool ended, in words."""
+    import signal
+
+    for process in processes:
+        process.join(timeout=1)
+    codes = [p.exitcode for p in processes if p.exitcode is not None]
+    if not codes:
+        return "it ended unexpectedly"
+    code = codes[0]
+    if code < 0:
+        name = signal.Signals(-code).name
+        hint = ", as the kernel does when memory runs out" if name == "SIGKILL" else ""
+        return f"killed by {name}{hint}"
+    return f"it exited with status {code}"
 
 
 def _ingest(
@@ -1546,7 +1585,18 @@ def _ingest_chunks(
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tablero-ingest") as writer:
             pending: tuple[Future, int] | None = None
-            for number, (chunk, last_line) in enumerate(chunks, 1):
+            numbered = enumerate(chunks, 1)
+            while True:
+                try:
+                    number, (chunk, last_line) = next(numbered)
+                except StopIteration:
+                    break
+                except BaseException:
+                    # (reading failed, or the validating worker died): the chunk being
+                    # written is committed first and counted, so its facts follow below
+                    if pending is not None:
+                        finish(*pending)
+                    raise
                 result.lines = last_line
                 if pending is not None:
                     finish(*pending)
@@ -1588,6 +1638,7 @@ __all__ = [
     "IngestResult",
     "LineError",
     "UnknownOrganization",
+    "ValidatingWorkerFailed",
     "ingest_lines",
     "ingest_records",
     "load_demo",

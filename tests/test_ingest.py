@@ -725,3 +725,51 @@ def test_a_refresh_in_two_transactions_gives_the_facts_of_one_and_a_failure_chan
     monkeypatch.undo()
     derived.refresh(db, org_id, now=NOW, in_two=True)
     assert org_rows_without_org(db, org_id) == expected
+
+
+def _killed_at_line_5(start: int, lines: list):
+    """A validating worker that the kernel kills (SIGKILL, as when memory runs out) when it is
+    handed the batch starting at line 5."""
+    import os
+    import signal
+
+    from tablero import ingest
+
+    if start == 5:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return ingest._read_chunks(ingest._parse_lines(lines, start), len(lines)).__next__()[0]
+
+
+def test_a_killed_validating_worker_is_reported_with_what_is_stored(
+        tmp_path, cli_env, validating_worker, monkeypatch):
+    """The CLI says which lines the dead worker had, that the lines before them are stored
+    (with their facts: a bulk load refreshes what it stored) and what to do; exit status 1."""
+    from tablero import ingest
+    from tablero.db import Database
+
+    monkeypatch.setattr(ingest, "_validate_batch", _killed_at_line_5)
+    runner = CliRunner()
+    assert runner.invoke(org_group, ["create", "acme"], env=cli_env).exit_code == 0
+    path = tmp_path / "contacts.ndjson"
+    path.write_text("\n".join(
+        json.dumps({"type": "contact", "id": f"c-{n}", "created_at": "2026-11-10T09:00:00Z"})
+        for n in range(6)) + "\n")
+    result = runner.invoke(
+        ingest_command, [str(path), "--org", "acme", "--chunk-size", "2", "--defer-facts"],
+        env=cli_env,
+    )
+    assert result.exit_code == 1, result.output
+    assert validating_worker[:3] == [1, 3, 5]
+    assert (f"{path}: the worker process validating lines 5-6 stopped (killed by SIGKILL, as "
+            "the kernel does when memory runs out); nothing of those lines was written."
+            in result.output)
+    assert f"{path}: lines 1-4 are stored, with their derived facts; send the file again" \
+        in result.output
+    db = Database(cli_env["TABLERO_DATABASE_URL"])
+    try:
+        stored = db.read(lambda conn: conn.execute(text(
+            "SELECT COUNT(*), MIN(o.refreshed_at) FROM contact k JOIN organization o"
+            " ON o.id = k.organization_id WHERE o.key = 'acme'")).one())
+    finally:
+        db.dispose()
+    assert stored[0] == 4 and stored[1] is not None
