@@ -44,14 +44,11 @@ Decisions beyond SPEC 8, written here:
 
 from __future__ import annotations
 
-import gc
 import json
 import re
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -1458,9 +1455,7 @@ def _read_chunks_in_parallel(
         return
     batches = chain((first, second), iter(lambda: list(islice(iterator, chunk_size)), []))
     del first, second
-    # (the collector stays off in the worker too: it only builds chunks, see _collector_paused)
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
-                               initializer=gc.disable)
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
     workers = None
     try:
         start = 1
@@ -1517,47 +1512,6 @@ def _ingest(
     and nothing but validation happened to the next one."""
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
-    with _collector_paused():
-        return _ingest_chunks(db, org_id, chunks, on_chunk, now, defer_facts, on_refresh)
-
-
-_paused_lock = threading.Lock()
-_paused = {"by": 0, "was_enabled": True}  # ingestions running with the collector paused
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector paused while an ingestion runs in this process.
-
-    A chunk is tens of thousands of new dicts and tuples that all stay alive until it is
-    stored; every few hundred of them the collector ran, and ever more often a full collection
-    over everything alive: about a third of the validation's time and half of the unpickling of
-    a chunk a validating worker hands over (docs/ingestion.md). Ingestion makes no reference
-    cycles of its own, so little is left waiting: the collector resumes (unless the caller had
-    it off) when the last running ingestion of the process ends (a server may run several)."""
-    with _paused_lock:
-        if _paused["by"] == 0:
-            _paused["was_enabled"] = gc.isenabled()
-            gc.disable()
-        _paused["by"] += 1
-    try:
-        yield
-    finally:
-        with _paused_lock:
-            _paused["by"] -= 1
-            if _paused["by"] == 0 and _paused["was_enabled"]:
-                gc.enable()
-
-
-def _ingest_chunks(
-    db: Database,
-    org_id: int,
-    chunks: Iterator[tuple[_Chunk, int]],
-    on_chunk: Callable[[int, int], None] | None,
-    now: int | None,
-    defer_facts: bool,
-    on_refresh: Callable[[str], None] | None,
-) -> IngestResult:
     result = IngestResult()
 
     def store(number: int, chunk: _Chunk) -> dict[str, int]:

@@ -663,33 +663,6 @@ def test_a_bad_line_found_by_the_worker_process_is_named_by_its_line_in_the_whol
                   org=org_id) == 4
 
 
-def test_the_garbage_collector_is_paused_while_an_ingestion_runs_and_restored_after(
-        db, make_org):
-    """Off while chunks are validated and stored (also when the batch is rejected), back on
-    afterwards; a caller that had it off keeps it off."""
-    import gc
-
-    org_id, _ = make_org()
-    lines = ndjson([
-        {"type": "contact", "id": f"c-{i}", "created_at": "2026-11-10T09:00:00-03:00"}
-        for i in range(4)
-    ])
-    during: list[bool] = []
-    assert gc.isenabled()
-    ingest_lines(db, org_id, lines, chunk_size=2, now=NOW,
-                 on_chunk=lambda _chunks, _lines: during.append(gc.isenabled()))
-    assert during == [False, False] and gc.isenabled()
-    with pytest.raises(IngestRejected):
-        ingest_lines(db, org_id, [*lines, '{"type": "contact"}'], chunk_size=2, now=NOW)
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        ingest_lines(db, org_id, lines, chunk_size=2, now=NOW)
-        assert not gc.isenabled()
-    finally:
-        gc.enable()
-
-
 def test_a_refresh_in_two_transactions_gives_the_facts_of_one_and_a_failure_changes_nothing(
         postgres_database, monkeypatch):
     """PostgreSQL, a bulk load's whole refresh (``in_two``): the facts of a chunk-by-chunk load;
