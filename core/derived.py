@@ -434,7 +434,9 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
 # contacts' own facts, the side one the conversations' facts, the close facts and the campaign
 # sends. The side's tables (written by nothing the main one runs):
 _SIDE_TABLES = ("response_interval", "response_bucket", "conversation_hour", "close_fact",
-                "reason_close_day", "reason_close_bucket", "campaign_send", "campaign_gap")
+                "reason_close_day", "reason_close_bucket", "campaign_send", "campaign_gap",
+                "customer_orders", "order_day", "customer_cell", "order_day_total", "buyer_day",
+                "interaction", "interaction_day")
 
 
 class _Stopped(Exception):
@@ -445,10 +447,10 @@ def _refresh_all_in_two(db: Database, org_id: int, now: int, phone_states: bool,
                         progress: Callable[[str], None] | None) -> None:
     """:func:`refresh` of a whole organization on PostgreSQL in two transactions on two
     connections at once, so that the database's two CPUs both work on it. The main one
-    rebuilds the contacts' facts (states, first contacts, days, first closes, activity and its
-    gaps, orders, interactions); the side one the conversations' facts (first responses, times
-    to close, response intervals, hours), then the close facts (which read those times to
-    close) and the campaign sends. They never write the same rows (contacts / conversations,
+    rebuilds the contacts' own facts (states, first contacts, days, first closes, activity and
+    its gaps); the side one the conversations' facts (first responses, times to close, response
+    intervals, hours), then the close facts (which read those times to close), the campaign
+    sends, the orders' facts and the interactions (about as much work as the main one's). They never write the same rows (contacts / conversations,
     each its own derived tables) nor analyze the same tables; the message flags and the
     records' statistics both read are brought up to date, and committed, before they start.
     The main one waits for the side one to commit before it commits (and sets
@@ -457,8 +459,7 @@ def _refresh_all_in_two(db: Database, org_id: int, now: int, phone_states: bool,
     refresh."""
     org = {"org": org_id}
     main_tables = tuple(t for t in _FACT_TABLES if t not in _SIDE_TABLES)
-    main_steps = [_contact_facts, _contact_days, _first_closed, _contact_activity,
-                  _customer_orders, _interactions]
+    main_steps = [_contact_facts, _contact_days, _first_closed, _contact_activity]
     if phone_states:
         main_steps.insert(0, _states)
     started = time.monotonic()
@@ -482,8 +483,8 @@ def _refresh_all_in_two(db: Database, org_id: int, now: int, phone_states: bool,
                          started, 3, stop)
         ranges.run(2, "conversation", "conversations",
                    [_conversation_facts, _intervals, _conversation_hours])
-        ranges.run(3, "contact", "close facts and campaign sends of contacts",
-                   [_close_fact_rows, _campaign_sends])
+        ranges.run(3, "contact", "close facts, campaign sends, orders, interactions of contacts",
+                   [_close_fact_rows, _campaign_sends, _customer_orders, _interactions])
         stop()
 
     def main(conn: Connection) -> None:
