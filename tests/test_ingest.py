@@ -733,9 +733,14 @@ def test_a_killed_validating_worker_is_reported_with_what_is_stored(
     )
     assert result.exit_code == 1, result.output
     assert validating_worker[:3] == [1, 3, 5]
-    assert (f"{path}: the worker process validating lines 5-6 stopped (killed by SIGKILL, as "
-            "the kernel does when memory runs out); nothing of those lines was written."
-            in result.output)
+    # how it ended is read from its exit status, when this process can still collect it (a
+    # child watcher of another test in this process may have reaped it first)
+    assert any(
+        f"{path}: the worker process validating lines 5-6 stopped ({how}); nothing of those "
+        "lines was written." in result.output
+        for how in ("killed by SIGKILL, as the kernel does when memory runs out",
+                    "it ended unexpectedly")
+    ), result.output
     assert f"{path}: lines 1-4 are stored, with their derived facts; send the file again" \
         in result.output
     db = Database(cli_env["TABLERO_DATABASE_URL"])
