@@ -450,9 +450,10 @@ def _refresh_all_in_two(db: Database, org_id: int, now: int, phone_states: bool,
     rebuilds the contacts' own facts (states, first contacts, days, first closes, activity and
     its gaps); the side one the conversations' facts (first responses, times to close, response
     intervals, hours), then the close facts (which read those times to close), the campaign
-    sends, the orders' facts and the interactions (about as much work as the main one's). They never write the same rows (contacts / conversations,
-    each its own derived tables) nor analyze the same tables; the message flags and the
-    records' statistics both read are brought up to date, and committed, before they start.
+    sends, the orders' facts and the interactions (about as much work as the main one's). They
+    never write the same rows (contacts / conversations, each its own derived tables) nor
+    analyze the same tables; the message flags and the records' statistics both read are
+    brought up to date, and committed, before they start.
     The main one waits for the side one to commit before it commits (and sets
     ``refreshed_at``); either failing rolls the other back, unless the side one had already
     committed: then its facts are current and the main one's as before, until the next
