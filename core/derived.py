@@ -431,8 +431,9 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
 
 
 # A whole refresh in two transactions (PostgreSQL, a bulk load's): the main one rebuilds the
-# contacts' own facts, the side one the conversations' facts, the close facts and the campaign
-# sends. The side's tables (written by nothing the main one runs):
+# contacts' own facts, the side one the conversations' facts, the close facts, the campaign
+# sends, the orders' facts and the interactions. The side's tables (written by nothing the main
+# one runs):
 _SIDE_TABLES = ("response_interval", "response_bucket", "conversation_hour", "close_fact",
                 "reason_close_day", "reason_close_bucket", "campaign_send", "campaign_gap",
                 "customer_orders", "order_day", "customer_cell", "order_day_total", "buyer_day",
@@ -1617,7 +1618,8 @@ def _first_closed(conn: Connection, org: dict, where: _Where) -> None:
 
 def _close_fact_rows(conn: Connection, org: dict, timezone: str, where: _Where,
                      replace: bool = True) -> None:
-    """:func:`_close_facts` but ``contact.first_closed_at``."""
+    """:func:`_close_facts` without ``contact.first_closed_at`` (:func:`_first_closed`): the
+    ``close_fact`` rows and their two rollups, which write no contact row."""
     _stash_close_cells(conn, org, where, sign=-1 if replace else 0)
     if replace:
         conn.execute(

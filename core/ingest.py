@@ -1457,6 +1457,7 @@ def _read_chunks_in_parallel(
     del first, second
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
     workers = None
+    others = set(multiprocessing.active_children())  # the caller's own child processes
     try:
         start = 1
         for batch in batches:
@@ -1464,7 +1465,7 @@ def _read_chunks_in_parallel(
             # for, so this process holds two chunks at most, as when validating in-process
             future = pool.submit(_validate_batch, start, batch)
             if workers is None:  # the worker process now exists: kept, to say how it ended
-                workers = multiprocessing.active_children()
+                workers = [p for p in multiprocessing.active_children() if p not in others]
             first_line, last_line = start, start + len(batch) - 1
             start = last_line + 1
             del batch
