@@ -52,8 +52,9 @@ def test_the_read_limit_holds_across_concurrent_figures(db):
 
 def test_a_bulk_write_runs_without_the_memory_map_and_restores_it(tmp_path):
     """SQLite: an ingestion chunk or a refresh reads without the memory map (its pages would
-    count as resident memory) and sorts through temporary files; the pooled connection gets the
-    report settings back, and a failed bulk write leaves nothing."""
+    count as resident memory), sorts through temporary files and keeps a page cache of 100 MB
+    instead of 200 MB; the pooled connection gets the report settings back, and a failed bulk
+    write leaves nothing."""
     from sqlalchemy import text
 
     database = Database(f"sqlite:///{tmp_path / 'bulk.sqlite3'}")
@@ -62,14 +63,15 @@ def test_a_bulk_write_runs_without_the_memory_map_and_restores_it(tmp_path):
 
         def settings(conn):
             return (conn.exec_driver_sql("PRAGMA mmap_size").scalar(),
-                    conn.exec_driver_sql("PRAGMA temp_store").scalar())
+                    conn.exec_driver_sql("PRAGMA temp_store").scalar(),
+                    conn.exec_driver_sql("PRAGMA cache_size").scalar())
 
         def write(conn):
             conn.execute(text("INSERT INTO t VALUES (1)"))
             return settings(conn)
 
-        assert database.bulk_write(write) == (0, 1)  # no map; temporary files
-        assert database.read(settings) == (1073741824, 2)  # the report settings: memory
+        assert database.bulk_write(write) == (0, 1, -100000)  # no map; temporary files
+        assert database.read(settings) == (1073741824, 2, -200000)  # the report settings
 
         def fail(conn):
             conn.execute(text("INSERT INTO t VALUES (2)"))
