@@ -443,12 +443,12 @@ def test_0017_drops_the_message_foreign_keys_and_keeps_its_rows_and_indexes(empt
 
     keys, indexes, rows = shape()
     assert len(keys) == 5 and {"ix_message_org_sent", "ix_message_org_effective"} <= set(indexes)
-    upgrade(url)
+    upgrade(url, "0017")
     assert shape() == ([], indexes, rows)
     engine.dispose()
     command.downgrade(alembic_config(url), "0016")
     assert shape() == (keys, indexes, rows)
-    upgrade(url)
+    upgrade(url, "0017")
     assert shape() == ([], indexes, rows)
     engine.dispose()
 
@@ -508,4 +508,39 @@ def test_0018_drops_the_foreign_keys_of_the_derived_facts_and_keeps_their_rows(
     assert shape() == (keys, indexes, rows, cells)
     upgrade(url)
     assert shape() == ({t: [] for t in tables}, indexes, rows, cells)
+    engine.dispose()
+
+
+def test_0019_drops_the_message_campaign_index_and_keeps_the_others(empty_database_url):
+    """0019: ``message`` loses ``ix_message_org_campaign`` (nothing reads messages by their
+    campaign); its rows and other indexes stay; the downgrade puts the index back."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from tablero.migrate import alembic_config
+
+    url = empty_database_url
+    upgrade(url, "0018")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        _one_current_org_with_a_contact(conn)
+        conn.execute(text(
+            "INSERT INTO message (organization_id, id, external_id, contact_id, channel,"
+            " direction, sender, sent_at, automatic, effective)"
+            " VALUES (1, 1, 'm1', 1, 'SMS', 'INBOUND', 'CONTACT', 1794000000, FALSE, FALSE)"))
+
+    def shape():
+        with engine.connect() as conn:
+            indexes = sorted(ix["name"] for ix in inspect(conn).get_indexes("message"))
+            rows = [tuple(r) for r in conn.execute(text(
+                "SELECT id, external_id, contact_id, sent_at FROM message"))]
+        return indexes, rows
+
+    indexes, rows = shape()
+    assert "ix_message_org_campaign" in indexes
+    upgrade(url, "0019")
+    assert shape() == ([i for i in indexes if i != "ix_message_org_campaign"], rows)
+    engine.dispose()
+    command.downgrade(alembic_config(url), "0018")
+    assert shape() == (indexes, rows)
     engine.dispose()
