@@ -2,13 +2,16 @@
 
     python bench/ingest.py --scale medium --backend sqlite
     python bench/ingest.py --scale medium --backend postgres [--url postgresql://postgres@host/db]
+    python bench/ingest.py --scale medium --backend postgres --private-server --no-full-refresh
 
 Steps: (1) generate the demo set (tablero.demo) to an NDJSON file, in a child process so its
 memory does not count; (2) create a fresh database (a temporary SQLite file, or a new PostgreSQL
 database on the server of --url, dropped afterwards unless --keep), migrate it and create an
 organization; (3) ingest the file with tablero.ingest.ingest_lines and report records/s, total
 time, this process's CPU time, the time spent in derived facts (tablero.derived.refresh calls)
-and the peak RSS; (4) time a whole-organization refresh.
+and the peak RSS; (4) time a whole-organization refresh (unless --no-full-refresh).
+``--private-server``: a throwaway PostgreSQL cluster with production settings
+(bench/pg_server.py) instead of the shared server.
 
 Targets: >= 50,000 records/s into SQLite for the medium set with peak RSS under 500 MB;
 >= 20,000 records/s into PostgreSQL. The load average is printed: on a shared machine the
@@ -18,6 +21,7 @@ wall-clock rate says little, records per CPU-second more.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import os
 import resource
@@ -69,7 +73,7 @@ def _load_average() -> str:
 
 def _benchmark(
     url: str, path: str, backend: str, scale: str, chunk_size: int | None,
-    defer_facts: bool = False,
+    defer_facts: bool = False, full_refresh: bool = True,
 ) -> None:
     from tablero import derived, ingest
     from tablero.db import Database
@@ -125,9 +129,11 @@ def _benchmark(
     load_after = _load_average()
     records = sum(result.counts.values())
 
-    t0 = time.perf_counter()
-    derived.refresh(db, org_id)
-    full_refresh = time.perf_counter() - t0
+    refresh_seconds = None
+    if full_refresh:
+        t0 = time.perf_counter()
+        derived.refresh(db, org_id)
+        refresh_seconds = time.perf_counter() - t0
     version = ".".join(map(str, db.engine.dialect.server_version_info or ()))
     db.dispose()
 
@@ -145,8 +151,9 @@ def _benchmark(
     print(f"derived facts    {derived_seconds:.1f} s of the ingest ({how})")
     print(f"peak RSS         {ingest_rss:.0f} MB during the ingest; largest child process "
           f"{_children_peak_rss_mb():.0f} MB (the validating worker)")
-    print(f"full refresh     {full_refresh:.1f} s (whole organization, after the ingest); "
-          f"peak RSS since start {_peak_rss_mb():.0f} MB")
+    if refresh_seconds is not None:
+        print(f"full refresh     {refresh_seconds:.1f} s (whole organization, after the "
+              f"ingest); peak RSS since start {_peak_rss_mb():.0f} MB")
     print(f"load average     {load_before} before, {load_after} after ({os.cpu_count()} CPUs)")
 
 
@@ -169,14 +176,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="a bulk load: derived facts once at the end (tablero ingest "
                         "--defer-facts) instead of per chunk")
     parser.add_argument("--ndjson", help="ingest this NDJSON file instead of generating one")
+    parser.add_argument("--private-server", action="store_true",
+                        help="postgres: a throwaway cluster with production settings "
+                        "(bench/pg_server.py) instead of the server of --url")
+    parser.add_argument("--no-full-refresh", action="store_true",
+                        help="skip step (4), the whole refresh after the ingest")
     parser.add_argument("--keep", action="store_true",
                         help="keep the database and the generated file afterwards")
     args = parser.parse_args(argv)
 
     from sqlalchemy import create_engine, text
 
+    if args.private_server and (args.backend != "postgres" or args.url or args.keep):
+        parser.error("--private-server is for --backend postgres, without --url or --keep")
     workdir = tempfile.mkdtemp(prefix="tablero-bench-")
     server, database = None, None
+    stack = contextlib.ExitStack()
     try:
         path = args.ndjson
         if path is None:
@@ -197,6 +212,12 @@ def main(argv: list[str] | None = None) -> int:
             url = args.url or f"sqlite:///{os.path.join(workdir, 'bench.sqlite3')}"
         else:
             base = args.url or DEFAULT_PG
+            if args.private_server:
+                from pg_server import SETTINGS, private_server
+
+                base = stack.enter_context(private_server())
+                print("private server: " + ", ".join(f"{k}={v}" for k, v in SETTINGS.items()),
+                      flush=True)
             if base.startswith(("postgresql://", "postgres://")):
                 base = "postgresql+psycopg://" + base.split("://", 1)[1]
             server = create_engine(base, isolation_level="AUTOCOMMIT")
@@ -205,13 +226,15 @@ def main(argv: list[str] | None = None) -> int:
                 conn.execute(text(f'CREATE DATABASE "{database}"'))
             url = base.rsplit("/", 1)[0] + "/" + database
         print(f"database: {url}", flush=True)
-        _benchmark(url, path, args.backend, args.scale, args.chunk_size, args.defer_facts)
+        _benchmark(url, path, args.backend, args.scale, args.chunk_size, args.defer_facts,
+                   full_refresh=not args.no_full_refresh)
     finally:
         if server is not None:
             if not args.keep:
                 with server.connect() as conn:
                     conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
             server.dispose()
+        stack.close()
         if args.keep:
             print(f"kept: {workdir}")
         else:
