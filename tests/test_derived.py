@@ -901,3 +901,50 @@ def test_conversation_hours_count_the_commercial_ones_and_follow_a_changed_kind(
     assert same_as_a_whole_refresh(db, org_id, read) == [
         ("*", 10, 2, 0), ("*", 11, 1, 1), ("WHATSAPP", 10, 2, 0), ("WHATSAPP", 11, 1, 1),
     ]
+
+
+def test_a_campaign_send_points_at_the_contacts_next_commercial_conversation_and_order(
+    db, make_org,
+):
+    """Each campaign send keeps its contact's first commercial conversation and first order at
+    or after it (the funnels' conversion): an event at the same second as the send counts, an
+    earlier one, a support conversation and another contact's events do not."""
+    org_id, _ = make_org()
+
+    def send(mid: str, cid: str, sent: str) -> dict:
+        return {"type": "message", "id": mid, "contact": cid, "channel": "WHATSAPP",
+                "direction": "OUTBOUND", "sender": "CAMPAIGN", "campaign": "promo",
+                "status": "DELIVERED", "sent_at": at(sent)}
+
+    def order(oid: str, cid: str, ordered: str) -> dict:
+        return {"type": "order", "id": oid, "contact": cid, "amount": "10.00",
+                "currency": "BRL", "ordered_at": at(ordered)}
+
+    load(db, org_id, [
+        {"type": "campaign", "id": "promo", "name": "Promo", "channel": "WHATSAPP",
+         "sent_at": at("2026-11-02 09:00")},
+        contact("c1", "2026-11-01 08:00"), contact("c2", "2026-11-01 08:00"),
+        order("o-before", "c1", "2026-11-02 09:59"),
+        send("s1", "c1", "2026-11-02 10:00"),
+        conversation("v-same-second", "c1", "ana", "2026-11-02 10:00"),
+        conversation("v-support", "c1", "ana", "2026-11-02 10:30", kind="SUPPORT"),
+        order("o-next", "c1", "2026-11-03 12:00"),
+        send("s2", "c1", "2026-11-04 10:00"),  # nothing after it
+        send("s3", "c2", "2026-11-02 10:00"),  # c2 has no events: c1's must not count
+        conversation("v-later", "c1", "ana", "2026-11-05 10:00"),
+        order("o-later", "c1", "2026-11-05 11:00"),
+    ])
+
+    def sends():
+        rows = db.read(lambda conn: conn.execute(text(
+            "SELECT m.external_id, s.next_commercial_at, s.next_order_at, s.next_event_at"
+            " FROM campaign_send s JOIN message m ON m.organization_id = s.organization_id"
+            " AND m.id = s.message_id WHERE s.organization_id = :org ORDER BY 1"),
+            {"org": org_id}).all())
+        return [tuple(r) for r in rows]
+
+    assert same_as_a_whole_refresh(db, org_id, sends) == [
+        ("s1", epoch("2026-11-02 10:00"), epoch("2026-11-03 12:00"), epoch("2026-11-02 10:00")),
+        ("s2", epoch("2026-11-05 10:00"), epoch("2026-11-05 11:00"), epoch("2026-11-05 10:00")),
+        ("s3", None, None, None),
+    ]
