@@ -346,15 +346,20 @@ def test_upgrading_past_0012_rebuilds_only_the_campaign_sends(tmp_path):
     assert [tuple(r) for r in refreshed] == [(1, 1), (2, 1)]
 
 
-def _one_current_org_with_a_contact(conn) -> None:
-    """Organization 1 (facts current: refreshed_at set) with contact 1, written raw at an old
-    revision."""
+def _one_current_org_with_a_contact(conn, message: bool = False) -> None:
+    """Organization 1 (facts current: refreshed_at set) with contact 1 (and, with ``message``,
+    its inbound SMS 1 of 2026-11-06), written raw at an old revision."""
     conn.execute(text(
         "INSERT INTO organization (id, key, name, timezone, created_at, refreshed_at)"
         " VALUES (1, 'acme', 'Acme', 'America/Sao_Paulo', 0, 5)"))
     conn.execute(text(
         "INSERT INTO contact (organization_id, id, external_id, created_at)"
         " VALUES (1, 1, 'c1', 1793070000)"))
+    if message:
+        conn.execute(text(
+            "INSERT INTO message (organization_id, id, external_id, contact_id, channel,"
+            " direction, sender, sent_at, automatic, effective)"
+            " VALUES (1, 1, 'm1', 1, 'SMS', 'INBOUND', 'CONTACT', 1794000000, FALSE, FALSE)"))
 
 
 def test_upgrading_past_0013_rebuilds_the_conversation_hours_with_their_commercial_count(
@@ -425,11 +430,7 @@ def test_0017_drops_the_message_foreign_keys_and_keeps_its_rows_and_indexes(empt
     upgrade(url, "0016")
     engine = create_engine(url)
     with engine.begin() as conn:
-        _one_current_org_with_a_contact(conn)
-        conn.execute(text(
-            "INSERT INTO message (organization_id, id, external_id, contact_id, channel,"
-            " direction, sender, sent_at, automatic, effective)"
-            " VALUES (1, 1, 'm1', 1, 'SMS', 'INBOUND', 'CONTACT', 1794000000, FALSE, FALSE)"))
+        _one_current_org_with_a_contact(conn, message=True)
 
     def shape():
         with engine.connect() as conn:
@@ -467,11 +468,7 @@ def test_0018_drops_the_foreign_keys_of_the_derived_facts_and_keeps_their_rows(
     upgrade(url, "0017")
     engine = create_engine(url)
     with engine.begin() as conn:
-        _one_current_org_with_a_contact(conn)
-        conn.execute(text(
-            "INSERT INTO message (organization_id, id, external_id, contact_id, channel,"
-            " direction, sender, sent_at, automatic, effective)"
-            " VALUES (1, 1, 'm1', 1, 'SMS', 'INBOUND', 'CONTACT', 1794000000, FALSE, FALSE)"))
+        _one_current_org_with_a_contact(conn, message=True)
     from tablero import derived
     from tablero.db import Database
 
@@ -523,11 +520,7 @@ def test_0019_drops_the_message_campaign_index_and_keeps_the_others(empty_databa
     upgrade(url, "0018")
     engine = create_engine(url)
     with engine.begin() as conn:
-        _one_current_org_with_a_contact(conn)
-        conn.execute(text(
-            "INSERT INTO message (organization_id, id, external_id, contact_id, channel,"
-            " direction, sender, sent_at, automatic, effective)"
-            " VALUES (1, 1, 'm1', 1, 'SMS', 'INBOUND', 'CONTACT', 1794000000, FALSE, FALSE)"))
+        _one_current_org_with_a_contact(conn, message=True)
 
     def shape():
         with engine.connect() as conn:
