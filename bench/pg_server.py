@@ -71,12 +71,20 @@ def private_server(settings: dict[str, str] | None = None) -> Iterator[str]:
         "listen_addresses": "127.0.0.1", "port": str(port), "unix_socket_directories": root,
         **(SETTINGS if settings is None else settings),
     }.items())
+    log = os.path.join(root, "server.log")
+
+    def run(what: str, *args: str) -> None:
+        done = subprocess.run([*run_as, os.path.join(bindir, args[0]), *args[1:]],
+                              capture_output=True, text=True, check=False)
+        if done.returncode != 0:  # say why, with the server's own log when it has one
+            server_log = open(log).read()[-2000:] if os.path.exists(log) else ""
+            raise SystemExit(f"the private PostgreSQL server could not {what} "
+                             f"({args[0]} exited with {done.returncode}):\n"
+                             f"{done.stderr.strip()}\n{server_log}".rstrip())
+
     try:
-        subprocess.run([*run_as, os.path.join(bindir, "initdb"), "-D", data, "-U", "postgres",
-                        "--auth=trust", "--no-sync"], check=True, capture_output=True)
-        subprocess.run([*run_as, os.path.join(bindir, "pg_ctl"), "-D", data, "-w", "-l",
-                        os.path.join(root, "server.log"), "-o", options, "start"],
-                       check=True, capture_output=True)
+        run("be created", "initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-sync")
+        run("start", "pg_ctl", "-D", data, "-w", "-l", log, "-o", options, "start")
         try:
             yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
         finally:
