@@ -168,19 +168,26 @@ class Database:
         with self.engine.begin() as conn:
             return fn(conn)
 
-    def bulk_write(self, fn: Callable[[Connection], T]) -> T:
+    def bulk_write(self, fn: Callable[[Connection], T],
+                   attach: dict[str, str] | None = None) -> T:
         """:meth:`write` for a large write (an ingestion chunk, a refresh): on SQLite with
-        :data:`SQLITE_BULK_PRAGMAS` for its duration, the report settings restored after."""
+        :data:`SQLITE_BULK_PRAGMAS` for its duration, the report settings restored after.
+        ``attach`` (SQLite): ``{schema: file}``, database files attached for the transaction
+        (SQLite attaches and detaches only outside one), detached after it."""
         if not self.is_sqlite:
             return self.write(fn)
         with self.engine.connect() as conn:
             for pragma in SQLITE_BULK_PRAGMAS:
                 conn.exec_driver_sql(pragma)
+            for schema, path in (attach or {}).items():
+                conn.exec_driver_sql(f"ATTACH DATABASE ? AS {schema}", (path,))
             conn.commit()  # (the pragmas began SQLAlchemy's transaction; nothing was written)
             try:
                 with conn.begin():
                     return fn(conn)
             finally:
+                for schema in attach or {}:
+                    conn.exec_driver_sql(f"DETACH DATABASE {schema}")
                 for pragma in SQLITE_REPORT_PRAGMAS:
                     conn.exec_driver_sql(pragma)
                 conn.commit()

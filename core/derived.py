@@ -80,6 +80,9 @@ organization's schedule. Business seconds are computed vectorised with numpy, on
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
+import os
 import threading
 import time
 import zlib
@@ -88,8 +91,9 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import numpy as np
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.pool import NullPool
 
 from . import business_hours, geo
 from .campaigns import campaign_rank_sql
@@ -170,11 +174,12 @@ def refresh(
     caller's. (Ingestion passes ``_phone_states=False, _effective_known=True``: it wrote those
     columns itself for the rows it upserted.) ``progress(message)``: a whole refresh reports a
     line after each range of records it has recomputed. ``in_two``: a whole refresh with a
-    PostgreSQL :class:`Database` runs in two transactions at once, the conversations' facts
-    committed first (:func:`_refresh_all_in_two`; a bulk load's); elsewhere it is ignored.
+    :class:`Database` (PostgreSQL, or a SQLite file) runs on two connections at once
+    (:func:`_refresh_all_in_two`; a bulk load's); elsewhere it is ignored.
     """
     whole = contact_ids is None and conversation_ids is None
-    if in_two and whole and isinstance(db_or_conn, Database) and not db_or_conn.is_sqlite:
+    if (in_two and whole and isinstance(db_or_conn, Database)
+            and (not db_or_conn.is_sqlite or _sqlite_file(db_or_conn) is not None)):
         _refresh_all_in_two(db_or_conn, organization_id,
                             int(time.time()) if now is None else now, _phone_states, progress)
         return
@@ -430,7 +435,7 @@ def _refresh_all(conn: Connection, org_id: int, schedules: _Schedules, phone_sta
     _write_collected_gaps(conn, org)
 
 
-# A whole refresh in two transactions (PostgreSQL, a bulk load's): the main one rebuilds the
+# A whole refresh on two connections at once (a bulk load's): the main one rebuilds the
 # contacts' own facts, the side one the conversations' facts, the close facts, the campaign
 # sends, the orders' facts and the interactions. The side's tables (written by nothing the main
 # one runs):
@@ -438,16 +443,36 @@ _SIDE_TABLES = ("response_interval", "response_bucket", "conversation_hour", "cl
                 "reason_close_day", "reason_close_bucket", "campaign_send", "campaign_gap",
                 "customer_orders", "order_day", "customer_cell", "order_day_total", "buyer_day",
                 "interaction", "interaction_day")
+# ... and the conversation columns the side one sets (its first responses, times to close, hours)
+_SIDE_CONVERSATION_COLUMNS = (
+    "first_response_at", "first_response_calendar_s", "first_response_business_s",
+    "close_calendar_s", "close_business_s", "started_hour", "counted_channel", "counted_kind",
+)
+# SQLite: the side connection's scratch database, as the main connection attaches it, and the
+# organization's database, as the side connection attaches it
+_SIDE_SCHEMA = "tablero_side"
+_DB_SCHEMA = "tablero_db"
+# SQLite: each of the side connection's two page caches (its scratch file, the database it reads)
+_SIDE_CACHE_KB = 50_000
 
 
 class _Stopped(Exception):
-    """The other transaction of a refresh in two failed: this one gives up too."""
+    """The other connection of a refresh in two failed: this one gives up too."""
+
+
+def _sqlite_file(db: Database) -> str | None:
+    """The file of a SQLite :class:`Database` (None: in memory)."""
+    name = db.engine.url.database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return os.path.abspath(name)
 
 
 def _refresh_all_in_two(db: Database, org_id: int, now: int, phone_states: bool,
                         progress: Callable[[str], None] | None) -> None:
-    """:func:`refresh` of a whole organization on PostgreSQL in two transactions on two
-    connections at once, so that the database's two CPUs both work on it. The main one
+    """:func:`refresh` of a whole organization on two connections at once, so that both CPUs
+    work on it (one connection keeps one CPU busy: on PostgreSQL its server process, on SQLite
+    this process's thread in SQLite's code, which runs without Python's lock). The main one
     rebuilds the contacts' own facts (states, first contacts, days, first closes, activity and
     its gaps); the side one the conversations' facts (first responses, times to close, response
     intervals, hours), then the close facts (which read those times to close), the campaign
@@ -455,27 +480,41 @@ def _refresh_all_in_two(db: Database, org_id: int, now: int, phone_states: bool,
     never write the same rows (contacts / conversations, each its own derived tables) nor
     analyze the same tables; the message flags and the records' statistics both read are
     brought up to date, and committed, before they start.
-    The main one waits for the side one to commit before it commits (and sets
-    ``refreshed_at``); either failing rolls the other back, unless the side one had already
-    committed: then its facts are current and the main one's as before, until the next
-    refresh."""
+
+    PostgreSQL: two transactions. The main one waits for the side one to commit before it
+    commits (and sets ``refreshed_at``); either failing rolls the other back, unless the side
+    one had already committed: then its facts are current and the main one's as before, until
+    the next refresh.
+
+    SQLite (one writer at a time): the side connection writes into a scratch database file
+    beside the organization's (:func:`_side_on_scratch`), reading the organization's database
+    as it was committed; the main transaction then copies the side's tables and conversation
+    columns in and commits everything at once. Either failing leaves every fact as it was; the
+    scratch file is removed in any case."""
     org = {"org": org_id}
     main_tables = tuple(t for t in _FACT_TABLES if t not in _SIDE_TABLES)
     main_steps = [_contact_facts, _contact_days, _first_closed, _contact_activity]
     if phone_states:
         main_steps.insert(0, _states)
     started = time.monotonic()
+    path = _sqlite_file(db) if db.is_sqlite else None
+    scratch = (f"{path}.tablero-refresh-{os.getpid()}-{threading.get_ident()}"
+               if path is not None else None)
 
     def prepare(conn: Connection) -> None:
         _effective(conn, org, None)
         _analyze(conn, _BASE_TABLES)
 
-    db.write(prepare)
-    failed = threading.Event()
+    db.bulk_write(prepare)
+    # SQLite: the side one in a forked process when this one has no other thread (the CLI, a
+    # script; a fork copies a thread's locks, not the thread), else in a thread
+    forked = scratch is not None and threading.active_count() == 1
+    failed = (multiprocessing.get_context("fork").Event() if forked
+              else threading.Event())
 
     def stop() -> None:
         if failed.is_set():
-            raise _Stopped("the other transaction of the refresh failed")
+            raise _Stopped("the other connection of the refresh failed")
 
     def side(conn: Connection) -> None:
         plan_for_cached_pages(conn)
@@ -491,7 +530,8 @@ def _refresh_all_in_two(db: Database, org_id: int, now: int, phone_states: bool,
 
     def main(conn: Connection) -> None:
         plan_for_cached_pages(conn)
-        for table in main_tables:
+        # (SQLite: the side's tables are emptied here, the side one writes into its scratch)
+        for table in main_tables if scratch is None else _FACT_TABLES:
             conn.execute(text(f"DELETE FROM {table} WHERE organization_id = :org"), org)
         _collect_gaps(conn)
         ranges = _Ranges(conn, org, _Schedules(conn, org_id), main_tables, (), progress,
@@ -499,27 +539,139 @@ def _refresh_all_in_two(db: Database, org_id: int, now: int, phone_states: bool,
         ranges.run(1, "contact", "contacts", main_steps)
         _write_collected_gaps(conn, org)
         side_done.result()  # the side committed (or raises its error): commit too
+        if scratch is not None:
+            _copy_side_in(conn, org)
         conn.execute(
             text("UPDATE organization SET refreshed_at = :now WHERE id = :org"),
             {"now": now, "org": org_id},
         )
 
-    def guarded(fn: Callable[[Connection], None]) -> Callable[[Connection], None]:
-        def run(conn: Connection) -> None:
+    def guarded(fn: Callable[..., None]) -> Callable[..., None]:
+        def run(*args) -> None:
             try:
-                fn(conn)
+                fn(*args)
             except BaseException:
                 failed.set()
                 raise
         return run
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tablero-refresh") as pool:
-        side_done = pool.submit(db.write, guarded(side))
-        try:
-            db.write(guarded(main))
-        except _Stopped:
-            side_done.result()  # the side's own error, the cause
-            raise
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tablero-refresh") as pool:
+            if scratch is None:
+                side_done = pool.submit(db.write, guarded(side))
+            elif forked:
+                side_done = _Forked(guarded(_side_on_scratch), scratch, path, org, side)
+            else:
+                side_done = pool.submit(guarded(_side_on_scratch), scratch, path, org, side)
+            try:
+                db.bulk_write(guarded(main),
+                              attach={_SIDE_SCHEMA: scratch} if scratch is not None else None)
+            except _Stopped:
+                side_done.result()  # the side's own error, the cause
+                raise
+    finally:
+        if scratch is not None:
+            for suffix in ("", "-journal"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(scratch + suffix)
+
+
+class _Forked:
+    """``fn(*args)`` in a forked child process; :meth:`result` waits for it and returns
+    None or raises its exception (or says how the process ended, if it died)."""
+
+    def __init__(self, fn: Callable[..., None], *args):
+        context = multiprocessing.get_context("fork")
+        self._receive, send = context.Pipe(duplex=False)
+
+        def run() -> None:
+            try:
+                fn(*args)
+            except BaseException as exc:  # noqa: BLE001 - handed to the parent
+                try:
+                    send.send(exc)
+                except Exception:  # noqa: BLE001 - an exception that does not pickle
+                    send.send(RuntimeError(f"{type(exc).__name__}: {exc}"))
+            else:
+                send.send(None)
+
+        self._process = context.Process(target=run, name="tablero-refresh", daemon=True)
+        self._process.start()
+        send.close()
+        self._outcome: tuple[bool, BaseException | None] | None = None
+
+    def result(self) -> None:
+        if self._outcome is None:
+            try:
+                self._outcome = (True, self._receive.recv())
+            except EOFError:
+                self._process.join()
+                self._outcome = (False, RuntimeError(
+                    "the refresh's side process ended without an answer"
+                    f" (exit status {self._process.exitcode})"))
+            self._process.join()
+        if self._outcome[1] is not None:
+            raise self._outcome[1]
+
+
+def _side_on_scratch(scratch: str, path: str, org: dict,
+                     side: Callable[[Connection], None]) -> None:
+    """SQLite: run ``side`` on a connection to the scratch database file ``scratch``, with the
+    organization's database ``path`` attached (read only, as last committed). The scratch
+    holds empty copies of the side's tables and a copy of the organization's conversations:
+    its steps' statements name the tables unqualified, and SQLite resolves such a name in the
+    connection's main database (the scratch) first, so they write there, and read the records
+    they do not find there (messages, contacts, orders, ...) from the attached database."""
+    engine = create_engine(f"sqlite:///{scratch}", poolclass=NullPool,
+                           connect_args={"check_same_thread": False, "timeout": 60})
+    try:
+        with engine.connect() as conn:
+            for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE",
+                           f"cache_size=-{_SIDE_CACHE_KB}", "mmap_size=0"):
+                conn.exec_driver_sql(f"PRAGMA {pragma}")
+            conn.exec_driver_sql(f"ATTACH DATABASE ? AS {_DB_SCHEMA}", (path,))
+            for pragma in (f"cache_size=-{_SIDE_CACHE_KB}", "mmap_size=0"):
+                conn.exec_driver_sql(f"PRAGMA {_DB_SCHEMA}.{pragma}")
+            conn.commit()
+            with conn.begin():
+                tables = ("conversation", *_SIDE_TABLES)
+                ddl = conn.exec_driver_sql(
+                    f"SELECT tbl_name, type, sql FROM {_DB_SCHEMA}.sqlite_master"
+                    f" WHERE sql IS NOT NULL AND tbl_name IN ({', '.join('?' * len(tables))})",
+                    tables,
+                ).all()
+                for _name, _kind, sql in sorted(ddl, key=lambda r: r[1] != "table"):
+                    conn.exec_driver_sql(sql)  # unqualified: into the scratch
+                conn.execute(
+                    text(f"INSERT INTO main.conversation SELECT * FROM {_DB_SCHEMA}.conversation"
+                         " WHERE organization_id = :org"),
+                    org,
+                )
+                _analyze(conn, ["main.conversation"])
+                side(conn)
+    finally:
+        engine.dispose()
+
+
+def _copy_side_in(conn: Connection, org: dict) -> None:
+    """SQLite, the main transaction of a refresh in two: the side's tables (emptied beforehand)
+    and the conversation columns it set, from its scratch database (attached as
+    :data:`_SIDE_SCHEMA`)."""
+    for table in _SIDE_TABLES:
+        conn.exec_driver_sql(
+            f"INSERT INTO main.{table} SELECT * FROM {_SIDE_SCHEMA}.{table}"
+        )
+    columns = _SIDE_CONVERSATION_COLUMNS
+    conn.execute(
+        text(
+            f"UPDATE main.conversation SET {', '.join(f'{c} = s.{c}' for c in columns)}"
+            f" FROM {_SIDE_SCHEMA}.conversation AS s"
+            " WHERE conversation.organization_id = :org"
+            " AND s.organization_id = conversation.organization_id AND s.id = conversation.id"
+            f" AND ({' OR '.join(f's.{c} IS NOT conversation.{c}' for c in columns)})"
+        ),
+        org,
+    )
 
 
 # ---------------------------------------------------------------------------------------------

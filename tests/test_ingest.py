@@ -6,6 +6,7 @@ Every test runs on SQLite and on PostgreSQL (the ``db`` fixture); each creates i
 from __future__ import annotations
 
 import json
+import pickle
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
@@ -663,17 +664,33 @@ def test_a_bad_line_found_by_the_worker_process_is_named_by_its_line_in_the_whol
                   org=org_id) == 4
 
 
-def test_a_refresh_in_two_transactions_gives_the_facts_of_one_and_a_failure_changes_nothing(
-        postgres_database, monkeypatch):
-    """PostgreSQL, a bulk load's whole refresh (``in_two``): the facts of a chunk-by-chunk load;
-    when a step of the side transaction fails, the error comes out and neither transaction
-    wrote anything (the facts lost beforehand stay lost)."""
+@pytest.mark.parametrize(("backend", "side"), [
+    ("postgres", "thread"), ("sqlite", "thread"), ("sqlite", "process")])
+def test_a_refresh_on_two_connections_gives_the_facts_of_one_and_a_failure_changes_nothing(
+        backend, side, request, monkeypatch, tmp_path):
+    """A bulk load's whole refresh (``in_two``): the facts of a chunk-by-chunk load; when a
+    step of the side connection fails, or one of the main one, the error comes out and
+    nothing was written (the facts lost beforehand stay lost). PostgreSQL: two transactions,
+    the side one in a thread. SQLite: the side connection writes into a scratch file
+    beside the database, in a thread or, in a process without other threads, a forked
+    process; the scratch file is gone afterwards in every case."""
+    import threading
     from datetime import date
 
     from tablero import demo, derived
     from tablero.orgs import create_organization
 
-    db = postgres_database
+    if backend == "sqlite":  # a database file of its own: its directory holds nothing else
+        from tablero.db import Database
+        from tablero.migrate import upgrade
+
+        url = f"sqlite:///{tmp_path / 'two.sqlite3'}"
+        upgrade(url)
+        db = Database(url)
+    else:
+        db = request.getfixturevalue("postgres_database")
+    if side == "process":
+        monkeypatch.setattr(threading, "active_count", lambda: 1)
     org_id = db.write(lambda conn: create_organization(conn, "two", "Two"))
     ingest_records(db, org_id, list(demo.generate("tiny", 3, end=date(2026, 11, 25))),
                    chunk_size=1000, now=NOW)
@@ -684,20 +701,31 @@ def test_a_refresh_in_two_transactions_gives_the_facts_of_one_and_a_failure_chan
         for table in derived._FACT_TABLES:
             conn.execute(text(f"DELETE FROM {table} WHERE organization_id = :org"),
                          {"org": org_id})
+        # and the conversation columns the side connection sets (SQLite: copied in at the end)
+        conn.execute(text(
+            "UPDATE conversation SET "
+            + ", ".join(f"{c} = NULL" for c in derived._SIDE_CONVERSATION_COLUMNS)
+            + " WHERE organization_id = :org"), {"org": org_id})
 
     db.write(lose_the_facts)
     lost = org_rows_without_org(db, org_id)
+    files = sorted(p.name for p in tmp_path.iterdir())
 
     def failing(*_args, **_kwargs):
         raise RuntimeError("a failing step")
 
-    monkeypatch.setattr(derived, "_intervals", failing)  # a step of the side transaction
-    with pytest.raises(RuntimeError, match="a failing step"):
-        derived.refresh(db, org_id, now=NOW + 60, in_two=True)
-    assert org_rows_without_org(db, org_id) == lost
-    monkeypatch.undo()
+    for step in ("_intervals", "_contact_days"):  # a step of the side one, of the main one
+        with monkeypatch.context() as patch:
+            patch.setattr(derived, step, failing)
+            with pytest.raises(RuntimeError, match="a failing step"):
+                derived.refresh(db, org_id, now=NOW + 60, in_two=True)
+        assert org_rows_without_org(db, org_id) == lost
+        assert sorted(p.name for p in tmp_path.iterdir()) == files
     derived.refresh(db, org_id, now=NOW, in_two=True)
     assert org_rows_without_org(db, org_id) == expected
+    assert sorted(p.name for p in tmp_path.iterdir()) == files
+    if db.is_sqlite:
+        db.dispose()
 
 
 def _killed_at_line_3(start: int, lines: list):
@@ -710,7 +738,8 @@ def _killed_at_line_3(start: int, lines: list):
 
     if start == 3:
         os.kill(os.getpid(), signal.SIGKILL)
-    return ingest._read_chunks(ingest._parse_lines(lines, start), len(lines)).__next__()[0]
+    return pickle.dumps(
+        ingest._read_chunks(ingest._parse_lines(lines, start), len(lines)).__next__()[0])
 
 
 def test_a_killed_validating_worker_is_reported_with_what_is_stored(
