@@ -8,8 +8,9 @@ Steps: (1) generate the demo set (tablero.demo) to an NDJSON file, in a child pr
 memory does not count; (2) create a fresh database (a temporary SQLite file, or a new PostgreSQL
 database on the server of --url, dropped afterwards unless --keep), migrate it and create an
 organization; (3) ingest the file with tablero.ingest.ingest_lines and report records/s, total
-time, this process's CPU time, the time spent in derived facts (tablero.derived.refresh calls)
-and the peak RSS; (4) time a whole-organization refresh (unless --no-full-refresh).
+time, this process's CPU time, the time spent in derived facts (tablero.derived.refresh calls),
+the peak RSS and the peak memory of this process and its children together (bench/memwatch.py:
+PSS, so that the pages a forked worker shares with this process count once); (4) time a whole-organization refresh (unless --no-full-refresh).
 ``--private-server``: a throwaway PostgreSQL cluster with production settings
 (bench/pg_server.py) instead of the shared server.
 
@@ -67,6 +68,27 @@ def _cpu_seconds() -> float:
     )
 
 
+def _watch_memory():
+    """bench/memwatch.py watching this process and its children (a separate program, not a
+    thread: the ingestion forks its workers only from a process without other threads)."""
+    import subprocess
+
+    if not os.path.exists("/proc/self/smaps_rollup"):
+        return None
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "memwatch.py")
+    return subprocess.Popen([sys.executable, script, str(os.getpid())],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+
+def _memory_peaks(watch) -> tuple[float, float] | None:
+    """(peak of all the processes together, peak of the largest one), MB PSS."""
+    if watch is None:
+        return None
+    out, _ = watch.communicate(input="", timeout=60)  # closing its input stops it
+    total, largest = (float(x) for x in out.split())
+    return total, largest
+
+
 def _load_average() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
@@ -116,6 +138,7 @@ def _benchmark(
         options["chunk_size"] = chunk_size
     load_before = _load_average()
     derived.refresh = timed_refresh
+    watch = _watch_memory()
     try:
         cpu_started = _cpu_seconds()
         started = time.perf_counter()
@@ -125,6 +148,7 @@ def _benchmark(
         cpu = _cpu_seconds() - cpu_started
     finally:
         derived.refresh = original_refresh
+        memory = _memory_peaks(watch)
     ingest_rss = _peak_rss_mb()
     load_after = _load_average()
     records = sum(result.counts.values())
@@ -150,7 +174,12 @@ def _benchmark(
     how = "one whole refresh at the end, --defer-facts" if defer_facts else "per-chunk refresh"
     print(f"derived facts    {derived_seconds:.1f} s of the ingest ({how})")
     print(f"peak RSS         {ingest_rss:.0f} MB during the ingest; largest child process "
-          f"{_children_peak_rss_mb():.0f} MB (the validating worker)")
+          f"{_children_peak_rss_mb():.0f} MB (the validating worker or the refresh's side "
+          "process: a forked child's RSS counts the pages it still shares with this one)")
+    if memory is not None:
+        print(f"peak memory      {memory[0]:.0f} MB, this process and its children together "
+              f"(PSS, sampled every 0.2 s: shared pages counted once); {memory[1]:.0f} MB the "
+              "largest one")
     if refresh_seconds is not None:
         print(f"full refresh     {refresh_seconds:.1f} s (whole organization, after the "
               f"ingest); peak RSS since start {_peak_rss_mb():.0f} MB")

@@ -453,7 +453,7 @@ _SIDE_CONVERSATION_COLUMNS = (
 _SIDE_SCHEMA = "tablero_side"
 _DB_SCHEMA = "tablero_db"
 # SQLite: each of the side connection's two page caches (its scratch file, the database it reads)
-_SIDE_CACHE_KB = 50_000
+_SIDE_CACHE_KB = 20_000
 
 
 class _Stopped(Exception):
