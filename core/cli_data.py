@@ -20,9 +20,11 @@ import click
 
 from .db import Database, database_url_from_env
 from .ingest import (
+    BULK_CHUNK_SIZE,
     DEFAULT_CHUNK_SIZE,
     IngestRejected,
     ValidatingWorkerFailed,
+    default_chunk_size,
     ingest_lines,
     organization_id_by_key,
 )
@@ -142,10 +144,10 @@ class _NoBar:
 @click.option("--org", "org_key", required=True, help="Organization key (see tablero org create).")
 @click.option(
     "--chunk-size",
-    default=DEFAULT_CHUNK_SIZE,
-    show_default=True,
+    default=None,
     type=click.IntRange(min=1),
-    help="Lines per transaction.",
+    help=f"Lines per transaction [default: {DEFAULT_CHUNK_SIZE:,}; {BULK_CHUNK_SIZE:,} with "
+    "--defer-facts].",
 )
 @click.option(
     "--defer-facts",
@@ -156,8 +158,9 @@ class _NoBar:
     "of records; until the file is done, reports show the facts as of before it.",
 )
 def ingest_command(
-    files: tuple[str, ...], org_key: str, chunk_size: int, defer_facts: bool
+    files: tuple[str, ...], org_key: str, chunk_size: int | None, defer_facts: bool
 ) -> None:
+    chunk_size = default_chunk_size(defer_facts) if chunk_size is None else chunk_size
     db = _database()
     try:
         org_id = _organization_id(db, org_key)

@@ -52,8 +52,8 @@ def test_the_read_limit_holds_across_concurrent_figures(db):
 
 def test_a_bulk_write_runs_without_the_memory_map_and_restores_it(tmp_path):
     """SQLite: an ingestion chunk or a refresh reads without the memory map (its pages would
-    count as resident memory), sorts through temporary files and keeps a page cache of 100 MB
-    instead of 200 MB; the pooled connection gets the report settings back, and a failed bulk
+    count as resident memory), sorts through temporary files, keeps a page cache of 50 MB
+    instead of 200 MB and checkpoints its WAL every 50,000 pages instead of 1,000; the pooled connection gets the report settings back, and a failed bulk
     write leaves nothing."""
     from sqlalchemy import text
 
@@ -64,14 +64,16 @@ def test_a_bulk_write_runs_without_the_memory_map_and_restores_it(tmp_path):
         def settings(conn):
             return (conn.exec_driver_sql("PRAGMA mmap_size").scalar(),
                     conn.exec_driver_sql("PRAGMA temp_store").scalar(),
-                    conn.exec_driver_sql("PRAGMA cache_size").scalar())
+                    conn.exec_driver_sql("PRAGMA cache_size").scalar(),
+                    conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar())
 
         def write(conn):
             conn.execute(text("INSERT INTO t VALUES (1)"))
             return settings(conn)
 
-        assert database.bulk_write(write) == (0, 1, -100000)  # no map; temporary files
-        assert database.read(settings) == (1073741824, 2, -200000)  # the report settings
+        # no map; temporary files
+        assert database.bulk_write(write) == (0, 1, -50000, 50000)
+        assert database.read(settings) == (1073741824, 2, -200000, 1000)  # the report settings
 
         def fail(conn):
             conn.execute(text("INSERT INTO t VALUES (2)"))
