@@ -26,8 +26,11 @@ import uuid
 
 def _instrument(module, totals: collections.Counter, calls: collections.Counter) -> None:
     """Wrap every private function defined in ``module`` with a timer (nesting is followed per
-    thread: a refresh in two transactions runs its side one in a thread of its own, and its
-    steps are counted like the main one's, so totals can exceed the wall-clock time)."""
+    thread: a refresh on two connections runs its side one in a thread of its own, and its
+    steps are counted like the main one's, so totals can exceed the wall-clock time; on
+    SQLite, where a bulk load forks a process for the side one when it has no other thread,
+    :func:`main` makes it use a thread, ``tablero.derived.FORK_SIDE = False``: its steps are
+    counted, and they run slower)."""
     stacks = threading.local()
     lock = threading.Lock()
     for name in dir(module):
@@ -75,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
     totals: collections.Counter = collections.Counter()
     calls: collections.Counter = collections.Counter()
+    derived.FORK_SIDE = False  # (the steps of a forked side process would not be counted)
     if args.mode == "refresh":
         if not args.org:
             parser.error("refresh needs --org")

@@ -64,9 +64,10 @@ Every rollup is kept by subtracting what the rebuilt rows counted before and add
 count now; a whole refresh empties them first and analyzes the facts as it writes them (after
 ranges 1, 2, 4, ...), and collects the largest rollup's cells (``activity_gap``) range by range
 to write each once at its end. A whole-organization refresh works in ranges of ids (bounded
-memory); a bulk load's, on PostgreSQL, in two transactions on two connections at once
-(:func:`_refresh_all_in_two`), and writes each conversation row once (its hour with its first
-response). On PostgreSQL the written rows go through ``COPY`` (into a temporary table, then one
+memory); a bulk load's on two connections at once (:func:`_refresh_all_in_two`: on PostgreSQL
+two transactions, on SQLite a side connection, in a forked process when it can, writing into a
+scratch file that the main transaction copies in), and writes each conversation row once (its
+hour with its first response). On PostgreSQL the written rows go through ``COPY`` (into a temporary table, then one
 ``UPDATE .. FROM`` or ``INSERT``). The derived tables carry no database foreign keys
 (migration 0018).
 
@@ -463,6 +464,11 @@ _SIDE_CONVERSATION_COLUMNS = (
 # organization's database, as the side connection attaches it
 _SIDE_SCHEMA = "tablero_side"
 _DB_SCHEMA = "tablero_db"
+# SQLite: the side connection runs in a forked process when the caller has no other thread
+# (False: always in a thread, as bench/steps.py wants, to time its steps). In a thread the two
+# connections contend inside this one process (the medium set's refresh: 50.6 s in a thread,
+# 40.2 s forked, 64.8-67.9 s on one connection).
+FORK_SIDE = True
 # SQLite: each of the side connection's two page caches (its scratch file, the database it reads)
 _SIDE_CACHE_KB = 20_000
 
@@ -519,7 +525,7 @@ def _refresh_all_in_two(db: Database, org_id: int, now: int, phone_states: bool,
     db.bulk_write(prepare)
     # SQLite: the side one in a forked process when this one has no other thread (the CLI, a
     # script; a fork copies a thread's locks, not the thread), else in a thread
-    forked = scratch is not None and threading.active_count() == 1
+    forked = scratch is not None and FORK_SIDE and threading.active_count() == 1
     if forked:
         _release_memory(db)
     failed = (multiprocessing.get_context("fork").Event() if forked
