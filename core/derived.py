@@ -574,6 +574,7 @@ def _refresh_all_in_two(db: Database, org_id: int, now: int, phone_states: bool,
                 raise
         return run
 
+    side_done = None
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tablero-refresh") as pool:
             if scratch is None:
@@ -589,6 +590,10 @@ def _refresh_all_in_two(db: Database, org_id: int, now: int, phone_states: bool,
                 side_done.result()  # the side's own error, the cause
                 raise
     finally:
+        if forked and side_done is not None:
+            # (the main one failed first: the side process stops within a range; wait for it)
+            with contextlib.suppress(BaseException):
+                side_done.result()
         if scratch is not None:
             for suffix in ("", "-journal"):
                 with contextlib.suppress(FileNotFoundError):

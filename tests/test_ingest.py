@@ -728,6 +728,25 @@ def test_a_refresh_on_two_connections_gives_the_facts_of_one_and_a_failure_chang
         db.dispose()
 
 
+def test_a_bulk_load_without_a_chunk_size_takes_the_smaller_bulk_chunks(sqlite_db, monkeypatch):
+    """Without ``chunk_size``, a chunk-by-chunk load stores chunks of DEFAULT_CHUNK_SIZE lines
+    and a bulk load (``defer_facts``) chunks of BULK_CHUNK_SIZE (here 5 and 3: seven lines
+    are two chunks, and three)."""
+    import uuid
+
+    from tablero import ingest
+    from tablero.orgs import create_organization
+
+    monkeypatch.setattr(ingest, "DEFAULT_CHUNK_SIZE", 5)
+    monkeypatch.setattr(ingest, "BULK_CHUNK_SIZE", 3)
+    org = sqlite_db.write(lambda conn: create_organization(conn, f"chunks-{uuid.uuid4().hex[:8]}",
+                                                          "Chunks"))
+    lines = ndjson([{"type": "contact", "id": f"c-{n}", "created_at": "2026-11-10T09:00:00Z"}
+                    for n in range(7)])
+    assert ingest_lines(sqlite_db, org, lines, now=NOW).chunks == 2
+    assert ingest_lines(sqlite_db, org, lines, now=NOW, defer_facts=True).chunks == 3
+
+
 def _killed_at_line_3(start: int, lines: list):
     """A validating worker that the kernel kills (SIGKILL, as when memory runs out) when it is
     handed the batch starting at line 3."""
