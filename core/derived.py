@@ -606,15 +606,12 @@ def _release_memory(db: Database) -> None:
     memory handed back to the system (glibc), so that the child starts small and the pages it
     shares with this process are few."""
     import ctypes
-    import ctypes.util
     import gc
 
     db.engine.dispose()
     gc.collect()
-    name = ctypes.util.find_library("c")
-    if name:
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(name).malloc_trim(0)
+    with contextlib.suppress(OSError, AttributeError):  # (not glibc: nothing to hand back)
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 class _Forked:
