@@ -14,9 +14,10 @@ PSS, so that the pages a forked worker shares with this process count once); (4)
 ``--private-server``: a throwaway PostgreSQL cluster with production settings
 (bench/pg_server.py) instead of the shared server.
 
-Targets: >= 50,000 records/s into SQLite for the medium set with peak RSS under 500 MB;
->= 20,000 records/s into PostgreSQL. The load average is printed: on a shared machine the
-wall-clock rate says little, records per CPU-second more.
+Targets: >= 50,000 records/s into SQLite for the medium set with peak memory under 500 MB
+(this process and its children together); >= 20,000 records/s into PostgreSQL. The load
+average is printed: on a shared machine the wall-clock rate says little, records per
+CPU-second more.
 """
 
 from __future__ import annotations
