@@ -67,8 +67,8 @@ to write each once at its end. A whole-organization refresh works in ranges of i
 memory); a bulk load's on two connections at once (:func:`_refresh_all_in_two`: on PostgreSQL
 two transactions, on SQLite a side connection, in a forked process when it can, writing into a
 scratch file that the main transaction copies in), and writes each conversation row once (its
-hour with its first response). On PostgreSQL the written rows go through ``COPY`` (into a temporary table, then one
-``UPDATE .. FROM`` or ``INSERT``). The derived tables carry no database foreign keys
+hour with its first response). On PostgreSQL the written rows go through ``COPY`` (into a
+temporary table, then one ``UPDATE .. FROM`` or ``INSERT``). The derived tables carry no database foreign keys
 (migration 0018).
 
 Schedules (whose business seconds): the advisor's own ``business_schedule`` row (``advisor_id`` =
@@ -131,9 +131,12 @@ RANGE_SIZE = 20_000
 SQLITE_RANGE_SIZE = 10_000
 
 
+UPDATE_BATCH = 10_000
+
+
 def _range_size(conn: Connection) -> int:
     return SQLITE_RANGE_SIZE if conn.dialect.name == "sqlite" else RANGE_SIZE
-UPDATE_BATCH = 10_000
+
 
 _Where = Callable[[str], str]
 
@@ -648,6 +651,7 @@ class _Forked:
                     "the refresh's side process ended without an answer"
                     f" (exit status {self._process.exitcode})"))
             self._process.join()
+            self._receive.close()
         if self._outcome[1] is not None:
             raise self._outcome[1]
 
@@ -700,13 +704,16 @@ def _copy_side_in(conn: Connection, org: dict) -> None:
             f"INSERT INTO main.{table} SELECT * FROM {_SIDE_SCHEMA}.{table}"
         )
     columns = _SIDE_CONVERSATION_COLUMNS
+    same_row = (f"FROM {_SIDE_SCHEMA}.conversation s WHERE s.organization_id = :org"
+                " AND s.id = conversation.id")
+    # (row values, not UPDATE .. FROM: SQLite 3.15 and later, not only 3.33 and later)
     conn.execute(
         text(
-            f"UPDATE main.conversation SET {', '.join(f'{c} = s.{c}' for c in columns)}"
-            f" FROM {_SIDE_SCHEMA}.conversation AS s"
-            " WHERE conversation.organization_id = :org"
-            " AND s.organization_id = conversation.organization_id AND s.id = conversation.id"
-            f" AND ({' OR '.join(f's.{c} IS NOT conversation.{c}' for c in columns)})"
+            f"UPDATE main.conversation SET ({', '.join(columns)})"
+            f" = (SELECT {', '.join(f's.{c}' for c in columns)} {same_row})"
+            " WHERE organization_id = :org"
+            f" AND EXISTS (SELECT 1 {same_row}"
+            f"  AND ({' OR '.join(f's.{c} IS NOT conversation.{c}' for c in columns)}))"
         ),
         org,
     )
