@@ -178,6 +178,7 @@ def refresh(
     _effective_known: bool = False,
     progress: Callable[[str], None] | None = None,
     in_two: bool = False,
+    before: Callable[[Connection], object] | None = None,
 ) -> None:
     """Recompute the derived facts of the given contacts and conversations (surrogate ids).
 
@@ -188,13 +189,17 @@ def refresh(
     columns itself for the rows it upserted.) ``progress(message)``: a whole refresh reports a
     line after each range of records it has recomputed. ``in_two``: a whole refresh with a
     :class:`Database` (PostgreSQL, or a SQLite file) runs on two connections at once
-    (:func:`_refresh_all_in_two`; a bulk load's); elsewhere it is ignored.
+    (:func:`_refresh_all_in_two`; a bulk load's); elsewhere it is ignored. ``before(conn)``:
+    the caller's own work, run first on the refresh's (main) connection (a SQLite bulk load
+    builds its report indexes there, while the side connection works; SQLite commits such
+    DDL at once when it comes before the transaction's first write).
     """
     whole = contact_ids is None and conversation_ids is None
     if (in_two and whole and isinstance(db_or_conn, Database)
             and (not db_or_conn.is_sqlite or _sqlite_file(db_or_conn) is not None)):
         _refresh_all_in_two(db_or_conn, organization_id,
-                            int(time.time()) if now is None else now, _phone_states, progress)
+                            int(time.time()) if now is None else now, _phone_states, progress,
+                            before)
         return
     if isinstance(db_or_conn, Database):
 
@@ -209,11 +214,14 @@ def refresh(
                 _phone_states=_phone_states,
                 _effective_known=_effective_known,
                 progress=progress,
+                before=before,
             )
 
         db_or_conn.bulk_write(in_transaction)
         return
     conn = db_or_conn
+    if before is not None:
+        before(conn)
     now = int(time.time()) if now is None else now
     schedules = _Schedules(conn, organization_id)
     org = {"org": organization_id}
@@ -489,7 +497,8 @@ def _sqlite_file(db: Database) -> str | None:
 
 
 def _refresh_all_in_two(db: Database, org_id: int, now: int, phone_states: bool,
-                        progress: Callable[[str], None] | None) -> None:
+                        progress: Callable[[str], None] | None,
+                        before: Callable[[Connection], object] | None = None) -> None:
     """:func:`refresh` of a whole organization on two connections at once, so that both CPUs
     work on it (one connection keeps one CPU busy: on PostgreSQL its server process, on SQLite
     this process's thread in SQLite's code, which runs without Python's lock). The main one
@@ -552,6 +561,8 @@ def _refresh_all_in_two(db: Database, org_id: int, now: int, phone_states: bool,
 
     def main(conn: Connection) -> None:
         plan_for_cached_pages(conn)
+        if before is not None:
+            before(conn)
         # (SQLite: the side's tables are emptied here, the side one writes into its scratch)
         for table in main_tables if scratch is None else _FACT_TABLES:
             conn.execute(text(f"DELETE FROM {table} WHERE organization_id = :org"), org)

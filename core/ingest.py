@@ -1555,8 +1555,13 @@ def _ingest(
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
     result = IngestResult()
+    deferred = False  # a SQLite bulk load's report indexes are off (DEFERRED_INDEXES)
 
     def store(number: int, chunk: _Chunk) -> dict[str, int]:
+        nonlocal deferred
+        if number == 2 and defer_facts and db.is_sqlite:
+            # a bulk load of more than one chunk: the report indexes are built at its end
+            deferred = db.bulk_write(defer_report_indexes)
         if not chunk.errors and not any(chunk.records.values()):
             return {}  # only blank lines
         stamp = int(time.time()) if now is None else now
@@ -1603,13 +1608,20 @@ def _ingest(
         close = getattr(chunks, "close", None)
         if close is not None:
             close()  # a validating worker process stops here, not when the traceback goes
-        # a bulk load's facts: once, for what was stored (a rejected chunk stored nothing)
-        if defer_facts and result.chunks:
-            if db.is_sqlite:
-                db.write(_analyze_sqlite)  # the refresh's plans need the new rows' statistics
-            # (each stored contact's state was derived from its phone as it was validated)
-            derived.refresh(db, org_id, now=int(time.time()) if now is None else now,
-                            progress=on_refresh, _phone_states=False, in_two=True)
+        try:
+            # a bulk load's facts: once, for what was stored (a rejected chunk stored nothing)
+            if defer_facts and result.chunks:
+                if db.is_sqlite:
+                    db.write(_analyze_sqlite)  # the refresh's plans need the new rows' statistics
+                # (each stored contact's state was derived from its phone as it was validated;
+                # the report indexes are built first thing on the refresh's main connection,
+                # while its side connection works: the refresh reads none of them)
+                derived.refresh(db, org_id, now=int(time.time()) if now is None else now,
+                                progress=on_refresh, _phone_states=False, in_two=True,
+                                before=restore_report_indexes if deferred else None)
+        finally:
+            if deferred:  # (the refresh failed, or there was none: built here)
+                db.bulk_write(restore_report_indexes)
     if db.is_sqlite and sum(result.counts.values()) >= SQLITE_ANALYZE_AFTER:
         db.write(_analyze_sqlite)
     return result
@@ -1628,6 +1640,66 @@ def _analyze_sqlite(conn: Connection) -> None:
     conn.exec_driver_sql("ANALYZE")
 
 
+# A SQLite bulk load keeps the message table's indexes by period off while it writes, and builds
+# them once at its end: the indexes that only reports read (ingestion looks messages up by
+# external id, the refresh by contact and by conversation; both keep their indexes). Rows
+# arriving in an order other than an index's are inserted all over it, and each chunk's commit
+# writes every page it touched again: the medium set's records took 47.0-51.6 s without these
+# three and 62.8-64.5 s with them, and building them afterwards 4.9 s (docs/ingestion.md).
+DEFERRED_INDEXES = ("ix_message_org_sent", "ix_message_org_campaign_sends",
+                    "ix_message_org_effective")
+# ... only while the message table (every organization's) holds at most this many rows when the
+# load starts: building the indexes again reads the whole table, and meanwhile the reports of the
+# organizations already stored run without them.
+SQLITE_DEFER_INDEXES_MAX_ROWS = 1_000_000
+
+
+def _deferred_indexes() -> list:
+    return [index for index in Message.__table__.indexes if index.name in DEFERRED_INDEXES]
+
+
+def _existing_indexes(conn: Connection) -> set[str]:
+    return {name for name, in conn.exec_driver_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'message'"
+    )}
+
+
+def defer_report_indexes(conn: Connection) -> bool:
+    """SQLite: drop :data:`DEFERRED_INDEXES` for a bulk load, if the message table holds at most
+    :data:`SQLITE_DEFER_INDEXES_MAX_ROWS` rows; True if it did (then
+    :func:`restore_report_indexes` must follow, whatever happens)."""
+    if conn.dialect.name != "sqlite":
+        return False
+    rows = conn.exec_driver_sql(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM message LIMIT ?)",
+        (SQLITE_DEFER_INDEXES_MAX_ROWS + 1,),
+    ).scalar()
+    if rows > SQLITE_DEFER_INDEXES_MAX_ROWS:
+        return False
+    existing = _existing_indexes(conn)
+    dropped = False
+    for index in _deferred_indexes():
+        if index.name in existing:
+            index.drop(conn)
+            dropped = True
+    return dropped
+
+
+def restore_report_indexes(conn: Connection) -> list[str]:
+    """SQLite: create those of :data:`DEFERRED_INDEXES` that are missing (a bulk load's end, or
+    after one that was killed: ``tablero db upgrade`` and every server start call this);
+    returns their names."""
+    if conn.dialect.name != "sqlite":
+        return []
+    existing = _existing_indexes(conn)
+    created = []
+    for index in _deferred_indexes():
+        if index.name not in existing:
+            index.create(conn)
+            created.append(index.name)
+    return created
+
+
 __all__ = [
     "BULK_CHUNK_SIZE",
     "DEFAULT_CHUNK_SIZE",
@@ -1636,8 +1708,10 @@ __all__ = [
     "LineError",
     "UnknownOrganization",
     "ValidatingWorkerFailed",
+    "defer_report_indexes",
     "ingest_lines",
     "ingest_records",
     "load_demo",
     "organization_id_by_key",
+    "restore_report_indexes",
 ]

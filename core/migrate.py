@@ -57,6 +57,8 @@ def upgrade(url: str, revision: str = "head") -> None:
     """
     before = current_revision(url)
     command.upgrade(alembic_config(url), revision)
+    if revision == "head" and normalise_url(url).startswith("sqlite"):
+        _restore_report_indexes(url)
     after = current_revision(url) or ""
     first = min(_FACTS_ADDED_BY)
     crossed = [
@@ -102,6 +104,23 @@ def upgrade(url: str, revision: str = "head") -> None:
                 raise
     finally:
         db.dispose()
+
+
+def _restore_report_indexes(url: str) -> None:
+    """SQLite: the message indexes a bulk load keeps off while it writes
+    (:data:`tablero.ingest.DEFERRED_INDEXES`), built if one was stopped before its end (killed:
+    it builds them itself in any other case)."""
+    from .db import Database
+    from .ingest import restore_report_indexes
+
+    db = Database(url)
+    try:
+        created = db.bulk_write(restore_report_indexes)
+    finally:
+        db.dispose()
+    if created:
+        print(f"tablero: built the message indexes {', '.join(created)}, which a bulk load"
+              " stopped before its end had left off", file=sys.stderr)
 
 
 def analyze_sqlite_table(conn, table: str) -> None:

@@ -801,3 +801,139 @@ def test_a_killed_validating_worker_is_reported_with_what_is_stored(
     finally:
         db.dispose()
     assert stored[0] == 2 and stored[1] == 2 and stored[2] is not None  # facts: refreshed
+
+
+# ---------------------------------------------------------------------------------------------
+# SQLite bulk loads keep the message indexes by period off while they write
+# ---------------------------------------------------------------------------------------------
+
+REPORT_INDEXES = {"ix_message_org_sent", "ix_message_org_campaign_sends",
+                  "ix_message_org_effective"}
+
+
+def _message_indexes(db) -> set[str]:
+    return set(db.read(lambda conn: [name for name, in conn.exec_driver_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'message'")]))
+
+
+def _index_definitions(db) -> dict[str, str]:
+    return dict(db.read(lambda conn: conn.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'message'"
+        " AND sql IS NOT NULL").all()))
+
+
+def _fresh_sqlite(tmp_path, name: str = "bulk"):
+    from tablero.db import Database
+    from tablero.migrate import upgrade
+    from tablero.orgs import create_organization
+
+    url = f"sqlite:///{tmp_path / (name + '.sqlite3')}"
+    upgrade(url)
+    db = Database(url)
+    org_id = db.write(lambda conn: create_organization(conn, name, name, "America/Sao_Paulo"))
+    return url, db, org_id
+
+
+def _conversation_lines(n: int) -> list[str]:
+    """A contact, an advisor, then per conversation a contact message and the advisor's
+    answer an hour later: 2 + 3 * n lines."""
+    records = [
+        {"type": "contact", "id": "c-1", "created_at": "2026-11-02T08:00:00-03:00"},
+        {"type": "user", "id": "ana", "name": "Ana", "profile": "AGENT"},
+    ]
+    for i in range(n):
+        day = f"2026-11-{3 + i:02d}"
+        records += [
+            {"type": "conversation", "id": f"v-{i}", "contact": "c-1", "advisor": "ana",
+             "kind": "SUPPORT", "channel": "WHATSAPP", "status": "IN_PROGRESS",
+             "started_at": f"{day}T10:00:00-03:00"},
+            {"type": "message", "id": f"m-{i}-in", "contact": "c-1", "conversation": f"v-{i}",
+             "channel": "WHATSAPP", "direction": "INBOUND", "sender": "CONTACT",
+             "sent_at": f"{day}T10:00:00-03:00"},
+            {"type": "message", "id": f"m-{i}-out", "contact": "c-1", "conversation": f"v-{i}",
+             "channel": "WHATSAPP", "direction": "OUTBOUND", "sender": "ADVISOR",
+             "advisor": "ana", "sent_at": f"{day}T11:00:00-03:00"},
+        ]
+    return ndjson(records)
+
+
+def test_a_sqlite_bulk_load_builds_the_message_indexes_by_period_at_its_end(tmp_path):
+    """From its second chunk a bulk load writes messages without the three indexes only reports
+    read, and builds them (as the models declare them) before its facts are committed; the
+    facts are those of a load with the indexes."""
+    _, db, org_id = _fresh_sqlite(tmp_path)
+    seen = []
+    result = ingest_lines(db, org_id, _conversation_lines(4), chunk_size=4, now=NOW,
+                          defer_facts=True,
+                          on_chunk=lambda chunks, _: seen.append(_message_indexes(db)))
+    assert result.chunks == 4
+    assert REPORT_INDEXES <= seen[0]  # the first chunk: a load of one chunk changes nothing
+    assert all(not (REPORT_INDEXES & indexes) for indexes in seen[1:])
+    assert REPORT_INDEXES <= _message_indexes(db)
+    # ... exactly as the migrations create them
+    _, migrated, _ = _fresh_sqlite(tmp_path, "migrated")
+    assert _index_definitions(db) == _index_definitions(migrated)
+    migrated.dispose()
+    # four answers an hour after the contact wrote, through the effective-messages index
+    assert scalar(db, "SELECT COUNT(*) FROM message INDEXED BY ix_message_org_effective"
+                  " WHERE organization_id = :org AND effective = 1 AND sent_at > 0",
+                  org=org_id) == 4
+    assert scalar(db, "SELECT SUM(calendar_s) FROM response_interval"
+                  " WHERE organization_id = :org", org=org_id) == 4 * 3600
+    db.dispose()
+
+
+def test_a_sqlite_bulk_load_that_fails_still_builds_the_message_indexes(tmp_path, monkeypatch):
+    from tablero import derived
+
+    _, db, org_id = _fresh_sqlite(tmp_path)
+    lines = _conversation_lines(3) + ['{"type": "contact", "id": "c-9", "created_at": "soon"}']
+    with pytest.raises(IngestRejected) as caught:  # chunk 4 (line 12) is rejected
+        ingest_lines(db, org_id, lines, chunk_size=3, now=NOW, defer_facts=True)
+    assert caught.value.chunk == 4 and caught.value.stored_chunks == 3
+    assert REPORT_INDEXES <= _message_indexes(db)
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a step of the refresh failed")
+
+    _, other, other_id = _fresh_sqlite(tmp_path, "other")
+    monkeypatch.setattr(derived, "_effective", broken)  # the refresh's first statement
+    with pytest.raises(RuntimeError, match="a step of the refresh failed"):
+        ingest_lines(other, other_id, _conversation_lines(3), chunk_size=3, now=NOW,
+                     defer_facts=True)
+    assert REPORT_INDEXES <= _message_indexes(other)
+    assert scalar(other, "SELECT COUNT(*) FROM message WHERE organization_id = :org",
+                  org=other_id) == 6  # the records stay stored, the facts wait for a refresh
+    db.dispose()
+    other.dispose()
+
+
+def test_a_sqlite_bulk_load_into_a_large_message_table_keeps_its_indexes(tmp_path, monkeypatch):
+    """Above SQLITE_DEFER_INDEXES_MAX_ROWS messages (here 5: the first load's 6), building the
+    indexes again would read too much, and other organizations' reports need them: kept."""
+    from tablero import ingest
+
+    monkeypatch.setattr(ingest, "SQLITE_DEFER_INDEXES_MAX_ROWS", 5)
+    _, db, org_id = _fresh_sqlite(tmp_path)
+    ingest_lines(db, org_id, _conversation_lines(3), now=NOW)
+    seen = []
+    ingest_lines(db, org_id, _conversation_lines(3), chunk_size=3, now=NOW, defer_facts=True,
+                 on_chunk=lambda chunks, _: seen.append(_message_indexes(db)))
+    assert len(seen) == 4 and all(REPORT_INDEXES <= indexes for indexes in seen)
+    db.dispose()
+
+
+def test_the_message_indexes_a_killed_bulk_load_left_off_are_built_by_the_next_upgrade(
+        tmp_path, capsys):
+    from tablero.migrate import upgrade
+
+    url, db, _ = _fresh_sqlite(tmp_path)
+    db.write(lambda conn: [conn.exec_driver_sql(f"DROP INDEX {name}")
+                           for name in sorted(REPORT_INDEXES)])
+    assert not REPORT_INDEXES & _message_indexes(db)
+    upgrade(url)  # (tablero db upgrade, and every server start)
+    assert REPORT_INDEXES <= _message_indexes(db)
+    assert "built the message indexes" in capsys.readouterr().err
+    upgrade(url)
+    assert "built the message indexes" not in capsys.readouterr().err
+    db.dispose()
