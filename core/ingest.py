@@ -1557,6 +1557,11 @@ def _ingest(
     result = IngestResult()
     deferred = False  # a SQLite bulk load's report indexes are off (DEFERRED_INDEXES)
 
+    def restore(conn: Connection) -> None:
+        started = time.monotonic()
+        if restore_report_indexes(conn) and on_refresh is not None:
+            on_refresh(f"built the message indexes by period ({time.monotonic() - started:.0f} s)")
+
     def store(number: int, chunk: _Chunk) -> dict[str, int]:
         nonlocal deferred
         if number == 2 and defer_facts and db.is_sqlite:
@@ -1618,10 +1623,10 @@ def _ingest(
                 # while its side connection works: the refresh reads none of them)
                 derived.refresh(db, org_id, now=int(time.time()) if now is None else now,
                                 progress=on_refresh, _phone_states=False, in_two=True,
-                                before=restore_report_indexes if deferred else None)
+                                before=restore if deferred else None)
         finally:
             if deferred:  # (the refresh failed, or there was none: built here)
-                db.bulk_write(restore_report_indexes)
+                db.bulk_write(restore)
     if db.is_sqlite and sum(result.counts.values()) >= SQLITE_ANALYZE_AFTER:
         db.write(_analyze_sqlite)
     return result

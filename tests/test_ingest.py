@@ -862,11 +862,13 @@ def test_a_sqlite_bulk_load_builds_the_message_indexes_by_period_at_its_end(tmp_
     read, and builds them (as the models declare them) before its facts are committed; the
     facts are those of a load with the indexes."""
     _, db, org_id = _fresh_sqlite(tmp_path)
-    seen = []
+    seen, said = [], []
     result = ingest_lines(db, org_id, _conversation_lines(4), chunk_size=4, now=NOW,
-                          defer_facts=True,
+                          defer_facts=True, on_refresh=said.append,
                           on_chunk=lambda chunks, _: seen.append(_message_indexes(db)))
     assert result.chunks == 4
+    assert [line for line in said if "message indexes" in line] == [
+        "built the message indexes by period (0 s)"]  # a progress line, as the refresh's
     assert REPORT_INDEXES <= seen[0]  # the first chunk: a load of one chunk changes nothing
     assert all(not (REPORT_INDEXES & indexes) for indexes in seen[1:])
     assert REPORT_INDEXES <= _message_indexes(db)
