@@ -1555,7 +1555,7 @@ def _ingest(
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
     result = IngestResult()
-    deferred = False  # a SQLite bulk load's report indexes are off (DEFERRED_INDEXES)
+    deferred = False  # a bulk load's report indexes are off (DEFERRED_INDEXES)
 
     def restore(conn: Connection) -> None:
         started = time.monotonic()
@@ -1564,7 +1564,7 @@ def _ingest(
 
     def store(number: int, chunk: _Chunk) -> dict[str, int]:
         nonlocal deferred
-        if number == 2 and defer_facts and db.is_sqlite:
+        if number == 2 and defer_facts:
             # a bulk load of more than one chunk: the report indexes are built at its end
             deferred = db.bulk_write(defer_report_indexes)
         if not chunk.errors and not any(chunk.records.values()):
@@ -1618,14 +1618,16 @@ def _ingest(
             if defer_facts and result.chunks:
                 if db.is_sqlite:
                     db.write(_analyze_sqlite)  # the refresh's plans need the new rows' statistics
-                # (each stored contact's state was derived from its phone as it was validated;
-                # the report indexes are built first thing on the refresh's main connection,
-                # while its side connection works: the refresh reads none of them)
+                # (each stored contact's state was derived from its phone as it was validated.
+                # The refresh reads none of the report indexes. SQLite builds them first thing
+                # on the refresh's main connection, while its side connection works; not
+                # PostgreSQL: it would hold the message table's SHARE lock, which blocks every
+                # write to it, until the refresh commits)
                 derived.refresh(db, org_id, now=int(time.time()) if now is None else now,
                                 progress=on_refresh, _phone_states=False, in_two=True,
-                                before=restore if deferred else None)
+                                before=restore if deferred and db.is_sqlite else None)
         finally:
-            if deferred:  # (the refresh failed, or there was none: built here)
+            if deferred:  # (PostgreSQL, or the refresh failed, or there was none: built here)
                 db.bulk_write(restore)
     if db.is_sqlite and sum(result.counts.values()) >= SQLITE_ANALYZE_AFTER:
         db.write(_analyze_sqlite)
@@ -1645,18 +1647,19 @@ def _analyze_sqlite(conn: Connection) -> None:
     conn.exec_driver_sql("ANALYZE")
 
 
-# A SQLite bulk load keeps the message table's indexes by period off while it writes, and builds
-# them once at its end: the indexes that only reports read (ingestion looks messages up by
-# external id, the refresh by contact and by conversation; both keep their indexes). Rows
-# arriving in an order other than an index's are inserted all over it, and each chunk's commit
-# writes every page it touched again: the medium set's records took 47.0-51.6 s without these
-# three and 62.8-64.5 s with them, and building them afterwards 4.9 s (docs/ingestion.md).
+# A bulk load keeps the message table's indexes by period off while it writes, and builds them
+# once at its end: the indexes that only reports read (ingestion looks messages up by external
+# id, the refresh by contact and by conversation; both keep their indexes). Rows arriving in an
+# order other than an index's are inserted all over it (on SQLite each chunk's commit then
+# writes every page it touched again): the medium set's records took 47.0-51.6 s into SQLite
+# without these three and 62.8-64.5 s with them, and building them afterwards 4.9 s; on
+# PostgreSQL the records and the build took 49.8 s instead of 58.2 s (docs/ingestion.md).
 DEFERRED_INDEXES = ("ix_message_org_sent", "ix_message_org_campaign_sends",
                     "ix_message_org_effective")
 # ... only while the message table (every organization's) holds at most this many rows when the
 # load starts: building the indexes again reads the whole table, and meanwhile the reports of the
 # organizations already stored run without them.
-SQLITE_DEFER_INDEXES_MAX_ROWS = 1_000_000
+DEFER_INDEXES_MAX_ROWS = 1_000_000
 
 
 def _deferred_indexes() -> list:
@@ -1664,22 +1667,23 @@ def _deferred_indexes() -> list:
 
 
 def _existing_indexes(conn: Connection) -> set[str]:
-    return {name for name, in conn.exec_driver_sql(
-        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'message'"
-    )}
+    if conn.dialect.name == "postgresql":
+        sql = ("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+               " AND tablename = 'message'")
+    else:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'message'"
+    return {name for name, in conn.exec_driver_sql(sql)}
 
 
 def defer_report_indexes(conn: Connection) -> bool:
-    """SQLite: drop :data:`DEFERRED_INDEXES` for a bulk load, if the message table holds at most
-    :data:`SQLITE_DEFER_INDEXES_MAX_ROWS` rows; True if it did (then
-    :func:`restore_report_indexes` must follow, whatever happens)."""
-    if conn.dialect.name != "sqlite":
-        return False
-    rows = conn.exec_driver_sql(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM message LIMIT ?)",
-        (SQLITE_DEFER_INDEXES_MAX_ROWS + 1,),
+    """Drop :data:`DEFERRED_INDEXES` for a bulk load, if the message table holds at most
+    :data:`DEFER_INDEXES_MAX_ROWS` rows; True if it did (then :func:`restore_report_indexes`
+    must follow, whatever happens)."""
+    rows = conn.execute(
+        text("SELECT COUNT(*) FROM (SELECT 1 FROM message LIMIT :n) m"),
+        {"n": DEFER_INDEXES_MAX_ROWS + 1},
     ).scalar()
-    if rows > SQLITE_DEFER_INDEXES_MAX_ROWS:
+    if rows > DEFER_INDEXES_MAX_ROWS:
         return False
     existing = _existing_indexes(conn)
     dropped = False
@@ -1691,11 +1695,9 @@ def defer_report_indexes(conn: Connection) -> bool:
 
 
 def restore_report_indexes(conn: Connection) -> list[str]:
-    """SQLite: create those of :data:`DEFERRED_INDEXES` that are missing (a bulk load's end, or
-    after one that was killed: ``tablero db upgrade`` and every server start call this);
-    returns their names."""
-    if conn.dialect.name != "sqlite":
-        return []
+    """Create those of :data:`DEFERRED_INDEXES` that are missing (a bulk load's end, or after
+    one that was killed: ``tablero db upgrade`` and every server start call this); returns
+    their names."""
     existing = _existing_indexes(conn)
     created = []
     for index in _deferred_indexes():

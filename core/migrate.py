@@ -57,7 +57,7 @@ def upgrade(url: str, revision: str = "head") -> None:
     """
     before = current_revision(url)
     command.upgrade(alembic_config(url), revision)
-    if revision == "head" and normalise_url(url).startswith("sqlite"):
+    if revision == "head":
         _restore_report_indexes(url)
     after = current_revision(url) or ""
     first = min(_FACTS_ADDED_BY)
@@ -107,7 +107,7 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 
 def _restore_report_indexes(url: str) -> None:
-    """SQLite: the message indexes a bulk load keeps off while it writes
+    """The message indexes a bulk load keeps off while it writes
     (:data:`tablero.ingest.DEFERRED_INDEXES`), built if one was stopped before its end (killed:
     it builds them itself in any other case)."""
     from .db import Database

@@ -804,34 +804,33 @@ def test_a_killed_validating_worker_is_reported_with_what_is_stored(
 
 
 # ---------------------------------------------------------------------------------------------
-# SQLite bulk loads keep the message indexes by period off while they write
+# Bulk loads keep the message indexes by period off while they write
 # ---------------------------------------------------------------------------------------------
 
 REPORT_INDEXES = {"ix_message_org_sent", "ix_message_org_campaign_sends",
                   "ix_message_org_effective"}
 
 
-def _message_indexes(db) -> set[str]:
-    return set(db.read(lambda conn: [name for name, in conn.exec_driver_sql(
-        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'message'")]))
-
-
 def _index_definitions(db) -> dict[str, str]:
-    return dict(db.read(lambda conn: conn.exec_driver_sql(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'message'"
-        " AND sql IS NOT NULL").all()))
+    """The message table's indexes: name -> definition, as the database keeps it."""
+    if db.is_sqlite:
+        sql = ("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'message'"
+               " AND sql IS NOT NULL")
+    else:
+        sql = ("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+               " AND tablename = 'message'")
+    return dict(db.read(lambda conn: conn.exec_driver_sql(sql).all()))
 
 
-def _fresh_sqlite(tmp_path, name: str = "bulk"):
+def _fresh(url: str, key: str = "bulk"):
+    """A migrated database at ``url`` with one organization: (db, organization id)."""
     from tablero.db import Database
     from tablero.migrate import upgrade
     from tablero.orgs import create_organization
 
-    url = f"sqlite:///{tmp_path / (name + '.sqlite3')}"
     upgrade(url)
     db = Database(url)
-    org_id = db.write(lambda conn: create_organization(conn, name, name, "America/Sao_Paulo"))
-    return url, db, org_id
+    return db, db.write(lambda conn: create_organization(conn, key, key, "America/Sao_Paulo"))
 
 
 def _conversation_lines(n: int) -> list[str]:
@@ -857,85 +856,85 @@ def _conversation_lines(n: int) -> list[str]:
     return ndjson(records)
 
 
-def test_a_sqlite_bulk_load_builds_the_message_indexes_by_period_at_its_end(tmp_path):
+def test_a_bulk_load_builds_the_message_indexes_by_period_at_its_end(empty_database_url):
     """From its second chunk a bulk load writes messages without the three indexes only reports
-    read, and builds them (as the models declare them) before its facts are committed; the
-    facts are those of a load with the indexes."""
-    _, db, org_id = _fresh_sqlite(tmp_path)
+    read, and builds them, exactly as the migrations created them, at its end; its facts are
+    those of any load."""
+    db, org_id = _fresh(empty_database_url)
+    migrated = _index_definitions(db)
+    assert REPORT_INDEXES <= set(migrated)
     seen, said = [], []
     result = ingest_lines(db, org_id, _conversation_lines(4), chunk_size=4, now=NOW,
                           defer_facts=True, on_refresh=said.append,
-                          on_chunk=lambda chunks, _: seen.append(_message_indexes(db)))
+                          on_chunk=lambda chunks, _: seen.append(set(_index_definitions(db))))
     assert result.chunks == 4
-    assert [line for line in said if "message indexes" in line] == [
-        "built the message indexes by period (0 s)"]  # a progress line, as the refresh's
     assert REPORT_INDEXES <= seen[0]  # the first chunk: a load of one chunk changes nothing
     assert all(not (REPORT_INDEXES & indexes) for indexes in seen[1:])
-    assert REPORT_INDEXES <= _message_indexes(db)
-    # ... exactly as the migrations create them
-    _, migrated, _ = _fresh_sqlite(tmp_path, "migrated")
-    assert _index_definitions(db) == _index_definitions(migrated)
-    migrated.dispose()
-    # four answers an hour after the contact wrote, through the effective-messages index
-    assert scalar(db, "SELECT COUNT(*) FROM message INDEXED BY ix_message_org_effective"
-                  " WHERE organization_id = :org AND effective = 1 AND sent_at > 0",
-                  org=org_id) == 4
+    assert _index_definitions(db) == migrated
+    assert [line for line in said if "message indexes" in line] == [
+        "built the message indexes by period (0 s)"]  # a progress line, as the refresh's
+    # four answers, each an hour after the contact wrote
+    assert scalar(db, "SELECT COUNT(*) FROM message WHERE organization_id = :org"
+                  " AND effective", org=org_id) == 4
     assert scalar(db, "SELECT SUM(calendar_s) FROM response_interval"
                   " WHERE organization_id = :org", org=org_id) == 4 * 3600
     db.dispose()
 
 
-def test_a_sqlite_bulk_load_that_fails_still_builds_the_message_indexes(tmp_path, monkeypatch):
+def test_a_bulk_load_that_fails_still_builds_the_message_indexes(empty_database_url,
+                                                                 monkeypatch):
     from tablero import derived
 
-    _, db, org_id = _fresh_sqlite(tmp_path)
+    db, org_id = _fresh(empty_database_url)
     lines = _conversation_lines(3) + ['{"type": "contact", "id": "c-9", "created_at": "soon"}']
     with pytest.raises(IngestRejected) as caught:  # chunk 4 (line 12) is rejected
         ingest_lines(db, org_id, lines, chunk_size=3, now=NOW, defer_facts=True)
     assert caught.value.chunk == 4 and caught.value.stored_chunks == 3
-    assert REPORT_INDEXES <= _message_indexes(db)
+    assert REPORT_INDEXES <= set(_index_definitions(db))
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("a step of the refresh failed")
 
-    _, other, other_id = _fresh_sqlite(tmp_path, "other")
+    other_db, other_id = _fresh(empty_database_url, "other")
+    other_db.dispose()
     monkeypatch.setattr(derived, "_effective", broken)  # the refresh's first statement
     with pytest.raises(RuntimeError, match="a step of the refresh failed"):
-        ingest_lines(other, other_id, _conversation_lines(3), chunk_size=3, now=NOW,
+        ingest_lines(db, other_id, _conversation_lines(3), chunk_size=3, now=NOW,
                      defer_facts=True)
-    assert REPORT_INDEXES <= _message_indexes(other)
-    assert scalar(other, "SELECT COUNT(*) FROM message WHERE organization_id = :org",
+    assert REPORT_INDEXES <= set(_index_definitions(db))
+    assert scalar(db, "SELECT COUNT(*) FROM message WHERE organization_id = :org",
                   org=other_id) == 6  # the records stay stored, the facts wait for a refresh
     db.dispose()
-    other.dispose()
 
 
-def test_a_sqlite_bulk_load_into_a_large_message_table_keeps_its_indexes(tmp_path, monkeypatch):
-    """Above SQLITE_DEFER_INDEXES_MAX_ROWS messages (here 5: the first load's 6), building the
+def test_a_bulk_load_into_a_large_message_table_keeps_its_indexes(empty_database_url,
+                                                                  monkeypatch):
+    """Above DEFER_INDEXES_MAX_ROWS messages (here 5: the first load's 6), building the
     indexes again would read too much, and other organizations' reports need them: kept."""
     from tablero import ingest
 
-    monkeypatch.setattr(ingest, "SQLITE_DEFER_INDEXES_MAX_ROWS", 5)
-    _, db, org_id = _fresh_sqlite(tmp_path)
+    monkeypatch.setattr(ingest, "DEFER_INDEXES_MAX_ROWS", 5)
+    db, org_id = _fresh(empty_database_url)
     ingest_lines(db, org_id, _conversation_lines(3), now=NOW)
     seen = []
     ingest_lines(db, org_id, _conversation_lines(3), chunk_size=3, now=NOW, defer_facts=True,
-                 on_chunk=lambda chunks, _: seen.append(_message_indexes(db)))
+                 on_chunk=lambda chunks, _: seen.append(set(_index_definitions(db))))
     assert len(seen) == 4 and all(REPORT_INDEXES <= indexes for indexes in seen)
     db.dispose()
 
 
 def test_the_message_indexes_a_killed_bulk_load_left_off_are_built_by_the_next_upgrade(
-        tmp_path, capsys):
+        empty_database_url, capsys):
     from tablero.migrate import upgrade
 
-    url, db, _ = _fresh_sqlite(tmp_path)
+    db, _ = _fresh(empty_database_url)
+    migrated = _index_definitions(db)
     db.write(lambda conn: [conn.exec_driver_sql(f"DROP INDEX {name}")
                            for name in sorted(REPORT_INDEXES)])
-    assert not REPORT_INDEXES & _message_indexes(db)
-    upgrade(url)  # (tablero db upgrade, and every server start)
-    assert REPORT_INDEXES <= _message_indexes(db)
+    assert not REPORT_INDEXES & set(_index_definitions(db))
+    upgrade(empty_database_url)  # (tablero db upgrade, and every server start)
+    assert _index_definitions(db) == migrated
     assert "built the message indexes" in capsys.readouterr().err
-    upgrade(url)
+    upgrade(empty_database_url)
     assert "built the message indexes" not in capsys.readouterr().err
     db.dispose()
