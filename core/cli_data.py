@@ -155,7 +155,9 @@ class _NoBar:
     help="A bulk load (a first import, a history backfill): store the records chunk by chunk "
     "and recompute the organization's derived facts once, after each file (or after its last "
     "stored chunk when one is rejected), instead of in every chunk. Much faster for millions "
-    "of records; until the file is done, reports show the facts as of before it.",
+    "of records; until the file is done, reports show the facts as of before it. While it "
+    "writes, the message table's indexes by period are off (in a table of at most a million "
+    "messages) and reports over periods run slower; they are built at its end.",
 )
 def ingest_command(
     files: tuple[str, ...], org_key: str, chunk_size: int | None, defer_facts: bool
