@@ -58,7 +58,7 @@ from decimal import Decimal
 from itertools import chain
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, inspect, select, text
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection
 
@@ -1566,6 +1566,8 @@ def _ingest(
         nonlocal deferred
         if number == 2 and defer_facts:
             # a bulk load of more than one chunk: the report indexes are built at its end
+            # (restored below even if dropping them fails half-way: SQLite commits each DROP)
+            deferred = True
             deferred = db.bulk_write(defer_report_indexes)
         if not chunk.errors and not any(chunk.records.values()):
             return {}  # only blank lines
@@ -1667,12 +1669,7 @@ def _deferred_indexes() -> list:
 
 
 def _existing_indexes(conn: Connection) -> set[str]:
-    if conn.dialect.name == "postgresql":
-        sql = ("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
-               " AND tablename = 'message'")
-    else:
-        sql = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'message'"
-    return {name for name, in conn.exec_driver_sql(sql)}
+    return {index["name"] for index in inspect(conn).get_indexes("message")}
 
 
 def defer_report_indexes(conn: Connection) -> bool:
